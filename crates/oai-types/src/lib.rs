@@ -52,7 +52,7 @@ pub mod __private {
     };
     pub use crate::tolerant::{
         BoolSeed, Empty, FloatSeed, IntSeed, Key, OptIntSeed, OptTextSeed, OptUintSeed,
-        OrEmptySeed, TOLERANT, TextSeed, UintSeed, keep, or_absent, present, put, required,
+        OrEmptySeed, TOLERANT, TextSeed, UintSeed, field, finish, keep, or_absent, present, required,
         set_tolerated, tolerated, try_exact_variant, try_tolerant_variant,
     };
     pub use serde;

@@ -355,10 +355,30 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Reads a field's value through `seed` into its slot; a field given twice
+/// is an error (as with derived `Deserialize`). One call per field of a
+/// generated `visit_map` (a `PhantomData<T>` seed reads a plain `T`): the
+/// read and the check in one generic function keep each struct's own
+/// deserializer small, which is most of this crate's compile time.
+#[doc(hidden)]
+#[inline]
+pub fn field<'de, A, S>(
+    map: &mut A,
+    slot: &mut Option<S::Value>,
+    seed: S,
+    name: &'static str,
+) -> Result<(), A::Error>
+where
+    A: de::MapAccess<'de>,
+    S: de::DeserializeSeed<'de>,
+{
+    let value = map.next_value_seed(seed)?;
+    put(slot, value, name)
+}
+
 /// Stores a field's value; a field given twice is an error (as with derived
 /// `Deserialize`).
-#[doc(hidden)]
-pub fn put<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+fn put<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
     if slot.is_some() {
         return Err(E::duplicate_field(name));
     }
@@ -379,13 +399,37 @@ pub fn keep<'de, A: de::MapAccess<'de>>(
 }
 
 /// A required field at the end of the object: absent reads as empty when
-/// tolerant (counted), and is an error under `--cfg oai_strict`.
+/// tolerant (counted); under `--cfg oai_strict` it reads as empty too, and
+/// the first such field's name goes to `missing`, which [`finish`] turns
+/// into the error. (No early return per field: one `?` per struct instead of
+/// one per required field keeps the generated deserializers small.)
 #[doc(hidden)]
-pub fn required<T: Empty, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+#[inline]
+pub fn required<T: Empty>(
+    slot: Option<T>,
+    name: &'static str,
+    missing: &mut Option<&'static str>,
+) -> T {
     match slot {
-        Some(v) => Ok(v),
-        None if TOLERANT => Ok(absent()),
-        None => Err(E::missing_field(name)),
+        Some(v) => v,
+        None if TOLERANT => absent(),
+        None => {
+            if missing.is_none() {
+                *missing = Some(name);
+            }
+            T::empty()
+        }
+    }
+}
+
+/// The struct read, or the error naming the first required field that was
+/// missing (under `--cfg oai_strict`; see [`required`]).
+#[doc(hidden)]
+#[inline]
+pub fn finish<T, E: de::Error>(value: T, missing: Option<&'static str>) -> Result<T, E> {
+    match missing {
+        None => Ok(value),
+        Some(name) => Err(E::missing_field(name)),
     }
 }
 

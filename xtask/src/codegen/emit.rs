@@ -267,7 +267,7 @@ fn when_absent(f: &Field, slot: &str) -> String {
     } else if f.default_when_absent {
         format!("crate::__private::or_absent({slot})")
     } else {
-        format!("crate::__private::required({slot}, {wire})?")
+        format!("crate::__private::required({slot}, {wire}, &mut missing)")
     }
 }
 
@@ -316,24 +316,35 @@ fn struct_deserialize(out: &mut String, name: &str, fields: &[Field]) {
         "while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {\nmatch key.as_str() {\n",
     );
     for f in fields {
-        let read = match tolerant_seed(f) {
-            Some(seed) => format!("map.next_value_seed(crate::__private::{seed})?"),
-            None => "map.next_value()?".to_owned(),
+        let seed = match tolerant_seed(f) {
+            Some(seed) => format!("crate::__private::{seed}"),
+            None => "core::marker::PhantomData".to_owned(),
         };
         let _ = writeln!(
             out,
-            "{:?} => crate::__private::put(&mut {}, {read}, {:?})?,",
+            "{:?} => crate::__private::field(&mut map, &mut {}, {seed}, {:?})?,",
             f.wire,
             slot(f),
             f.wire
         );
     }
     out.push_str("_ => crate::__private::keep(&mut extra, key, &mut map)?,\n}\n}\n");
-    let _ = write!(out, "Ok({name} {{ ");
-    for f in fields {
-        let _ = write!(out, "{}: {}, ", f.name, when_absent(f, &slot(f)));
+    // Required fields record the first one missing instead of returning
+    // early: one `?` per struct (see `oai_types::tolerant::required`).
+    let inits: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: {}, ", f.name, when_absent(f, &slot(f))))
+        .collect();
+    let inits = inits.concat();
+    if inits.contains("&mut missing") {
+        let _ = write!(
+            out,
+            "let mut missing = None;\ncrate::__private::finish({name} {{ {inits}extra }}, missing)"
+        );
+    } else {
+        let _ = write!(out, "Ok({name} {{ {inits}extra }})");
     }
-    out.push_str("extra })\n}\n}\ndeserializer.deserialize_map(Visit)\n}\n}\n\n");
+    out.push_str("\n}\n}\ndeserializer.deserialize_map(Visit)\n}\n}\n\n");
 }
 
 fn field(out: &mut String, f: &Field) {

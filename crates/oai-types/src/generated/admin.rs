@@ -55,58 +55,80 @@ impl<'de> Deserialize<'de> for AdminApiKey {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "redacted_value" => crate::__private::put(
+                        "redacted_value" => crate::__private::field(
+                            &mut map,
                             &mut v_redacted_value,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "redacted_value",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "last_used_at" => crate::__private::put(
+                        "last_used_at" => crate::__private::field(
+                            &mut map,
                             &mut v_last_used_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "last_used_at",
                         )?,
-                        "owner" => crate::__private::put(
+                        "owner" => crate::__private::field(
+                            &mut map,
                             &mut v_owner,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "owner",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdminApiKey {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: v_name.unwrap_or_default(),
-                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    expires_at: crate::__private::or_absent(v_expires_at),
-                    last_used_at: v_last_used_at.unwrap_or_default(),
-                    owner: crate::__private::required(v_owner, "owner")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdminApiKey {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        redacted_value: crate::__private::required(
+                            v_redacted_value,
+                            "redacted_value",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        expires_at: crate::__private::or_absent(v_expires_at),
+                        last_used_at: v_last_used_at.unwrap_or_default(),
+                        owner: crate::__private::required(v_owner, "owner", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -193,64 +215,87 @@ impl<'de> Deserialize<'de> for AdminApiKeyCreateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "redacted_value" => crate::__private::put(
+                        "redacted_value" => crate::__private::field(
+                            &mut map,
                             &mut v_redacted_value,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "redacted_value",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "last_used_at" => crate::__private::put(
+                        "last_used_at" => crate::__private::field(
+                            &mut map,
                             &mut v_last_used_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "last_used_at",
                         )?,
-                        "owner" => crate::__private::put(
+                        "owner" => crate::__private::field(
+                            &mut map,
                             &mut v_owner,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "owner",
                         )?,
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdminApiKeyCreateResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: v_name.unwrap_or_default(),
-                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    expires_at: crate::__private::or_absent(v_expires_at),
-                    last_used_at: v_last_used_at.unwrap_or_default(),
-                    owner: crate::__private::required(v_owner, "owner")?,
-                    value: crate::__private::required(v_value, "value")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdminApiKeyCreateResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        redacted_value: crate::__private::required(
+                            v_redacted_value,
+                            "redacted_value",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        expires_at: crate::__private::or_absent(v_expires_at),
+                        last_used_at: v_last_used_at.unwrap_or_default(),
+                        owner: crate::__private::required(v_owner, "owner", &mut missing),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -336,34 +381,40 @@ impl<'de> Deserialize<'de> for AdminApiKeyOwner {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "object",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "created_at",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -431,24 +482,30 @@ impl<'de> Deserialize<'de> for AdminApiKeysCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "expires_in_seconds" => crate::__private::put(
+                        "expires_in_seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_in_seconds,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "expires_in_seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdminApiKeysCreateRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    expires_in_seconds: v_expires_in_seconds.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdminApiKeysCreateRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        expires_in_seconds: v_expires_in_seconds.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -499,28 +556,37 @@ impl<'de> Deserialize<'de> for AdminApiKeysDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdminApiKeysDeleteResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdminApiKeysDeleteResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -577,15 +643,22 @@ impl<'de> Deserialize<'de> for AdminApiKeysListParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "limit" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -656,40 +729,51 @@ impl<'de> Deserialize<'de> for ApiKeyList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApiKeyList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApiKeyList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -772,85 +856,112 @@ impl<'de> Deserialize<'de> for AssignedRoleDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "permissions",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "resource_type",
                         )?,
-                        "predefined_role" => crate::__private::put(
+                        "predefined_role" => crate::__private::field(
+                            &mut map,
                             &mut v_predefined_role,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "predefined_role",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "created_at",
                         )?,
-                        "updated_at" => crate::__private::put(
+                        "updated_at" => crate::__private::field(
+                            &mut map,
                             &mut v_updated_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "updated_at",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
-                        "created_by_user_obj" => crate::__private::put(
+                        "created_by_user_obj" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by_user_obj,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "created_by_user_obj",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "assignment_sources" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "assignment_sources" => crate::__private::field(
+                            &mut map,
                             &mut v_assignment_sources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "assignment_sources",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssignedRoleDetails {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    permissions: crate::__private::required(v_permissions, "permissions")?,
-                    resource_type: crate::__private::required(v_resource_type, "resource_type")?,
-                    predefined_role: crate::__private::required(
-                        v_predefined_role,
-                        "predefined_role",
-                    )?,
-                    description: crate::__private::or_absent(v_description),
-                    created_at: crate::__private::or_absent(v_created_at),
-                    updated_at: crate::__private::or_absent(v_updated_at),
-                    created_by: crate::__private::or_absent(v_created_by),
-                    created_by_user_obj: crate::__private::or_absent(v_created_by_user_obj),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    assignment_sources: crate::__private::or_absent(v_assignment_sources),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssignedRoleDetails {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        permissions: crate::__private::required(
+                            v_permissions,
+                            "permissions",
+                            &mut missing,
+                        ),
+                        resource_type: crate::__private::required(
+                            v_resource_type,
+                            "resource_type",
+                            &mut missing,
+                        ),
+                        predefined_role: crate::__private::required(
+                            v_predefined_role,
+                            "predefined_role",
+                            &mut missing,
+                        ),
+                        description: crate::__private::or_absent(v_description),
+                        created_at: crate::__private::or_absent(v_created_at),
+                        updated_at: crate::__private::or_absent(v_updated_at),
+                        created_by: crate::__private::or_absent(v_created_by),
+                        created_by_user_obj: crate::__private::or_absent(v_created_by_user_obj),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        assignment_sources: crate::__private::or_absent(v_assignment_sources),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -921,24 +1032,38 @@ impl<'de> Deserialize<'de> for AssignedRoleDetailsAssignmentSourcesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "principal_id" => crate::__private::put(
+                        "principal_id" => crate::__private::field(
+                            &mut map,
                             &mut v_principal_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "principal_id",
                         )?,
-                        "principal_type" => crate::__private::put(
+                        "principal_type" => crate::__private::field(
+                            &mut map,
                             &mut v_principal_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "principal_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssignedRoleDetailsAssignmentSourcesItem {
-                    principal_id: crate::__private::required(v_principal_id, "principal_id")?,
-                    principal_type: crate::__private::required(v_principal_type, "principal_type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssignedRoleDetailsAssignmentSourcesItem {
+                        principal_id: crate::__private::required(
+                            v_principal_id,
+                            "principal_id",
+                            &mut missing,
+                        ),
+                        principal_type: crate::__private::required(
+                            v_principal_type,
+                            "principal_type",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1337,376 +1462,451 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "effective_at" => crate::__private::put(
+                        "effective_at" => crate::__private::field(
+                            &mut map,
                             &mut v_effective_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "effective_at",
                         )?,
-                        "project" => {
-                            crate::__private::put(&mut v_project, map.next_value()?, "project")?
-                        }
-                        "actor" => crate::__private::put(&mut v_actor, map.next_value()?, "actor")?,
-                        "api_key.created" => crate::__private::put(
+                        "project" => crate::__private::field(
+                            &mut map,
+                            &mut v_project,
+                            core::marker::PhantomData,
+                            "project",
+                        )?,
+                        "actor" => crate::__private::field(
+                            &mut map,
+                            &mut v_actor,
+                            core::marker::PhantomData,
+                            "actor",
+                        )?,
+                        "api_key.created" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key.created",
                         )?,
-                        "api_key.updated" => crate::__private::put(
+                        "api_key.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key.updated",
                         )?,
-                        "api_key.deleted" => crate::__private::put(
+                        "api_key.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key.deleted",
                         )?,
-                        "checkpoint.permission.created" => crate::__private::put(
+                        "checkpoint.permission.created" => crate::__private::field(
+                            &mut map,
                             &mut v_checkpoint_permission_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "checkpoint.permission.created",
                         )?,
-                        "checkpoint.permission.deleted" => crate::__private::put(
+                        "checkpoint.permission.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_checkpoint_permission_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "checkpoint.permission.deleted",
                         )?,
-                        "external_key.registered" => crate::__private::put(
+                        "external_key.registered" => crate::__private::field(
+                            &mut map,
                             &mut v_external_key_registered,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "external_key.registered",
                         )?,
-                        "external_key.removed" => crate::__private::put(
+                        "external_key.removed" => crate::__private::field(
+                            &mut map,
                             &mut v_external_key_removed,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "external_key.removed",
                         )?,
-                        "group.created" => crate::__private::put(
+                        "group.created" => crate::__private::field(
+                            &mut map,
                             &mut v_group_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "group.created",
                         )?,
-                        "group.updated" => crate::__private::put(
+                        "group.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_group_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "group.updated",
                         )?,
-                        "group.deleted" => crate::__private::put(
+                        "group.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_group_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "group.deleted",
                         )?,
-                        "scim.enabled" => crate::__private::put(
+                        "scim.enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_scim_enabled,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "scim.enabled",
                         )?,
-                        "scim.disabled" => crate::__private::put(
+                        "scim.disabled" => crate::__private::field(
+                            &mut map,
                             &mut v_scim_disabled,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "scim.disabled",
                         )?,
-                        "invite.sent" => crate::__private::put(
+                        "invite.sent" => crate::__private::field(
+                            &mut map,
                             &mut v_invite_sent,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "invite.sent",
                         )?,
-                        "invite.accepted" => crate::__private::put(
+                        "invite.accepted" => crate::__private::field(
+                            &mut map,
                             &mut v_invite_accepted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "invite.accepted",
                         )?,
-                        "invite.deleted" => crate::__private::put(
+                        "invite.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_invite_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "invite.deleted",
                         )?,
-                        "ip_allowlist.created" => crate::__private::put(
+                        "ip_allowlist.created" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_allowlist_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ip_allowlist.created",
                         )?,
-                        "ip_allowlist.updated" => crate::__private::put(
+                        "ip_allowlist.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_allowlist_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ip_allowlist.updated",
                         )?,
-                        "ip_allowlist.deleted" => crate::__private::put(
+                        "ip_allowlist.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_allowlist_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ip_allowlist.deleted",
                         )?,
-                        "ip_allowlist.config.activated" => crate::__private::put(
+                        "ip_allowlist.config.activated" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_allowlist_config_activated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ip_allowlist.config.activated",
                         )?,
-                        "ip_allowlist.config.deactivated" => crate::__private::put(
+                        "ip_allowlist.config.deactivated" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_allowlist_config_deactivated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ip_allowlist.config.deactivated",
                         )?,
-                        "login.succeeded" => crate::__private::put(
+                        "login.succeeded" => crate::__private::field(
+                            &mut map,
                             &mut v_login_succeeded,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "login.succeeded",
                         )?,
-                        "login.failed" => crate::__private::put(
+                        "login.failed" => crate::__private::field(
+                            &mut map,
                             &mut v_login_failed,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "login.failed",
                         )?,
-                        "logout.succeeded" => crate::__private::put(
+                        "logout.succeeded" => crate::__private::field(
+                            &mut map,
                             &mut v_logout_succeeded,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "logout.succeeded",
                         )?,
-                        "logout.failed" => crate::__private::put(
+                        "logout.failed" => crate::__private::field(
+                            &mut map,
                             &mut v_logout_failed,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "logout.failed",
                         )?,
-                        "organization.updated" => crate::__private::put(
+                        "organization.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_organization_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "organization.updated",
                         )?,
-                        "project.created" => crate::__private::put(
+                        "project.created" => crate::__private::field(
+                            &mut map,
                             &mut v_project_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project.created",
                         )?,
-                        "project.updated" => crate::__private::put(
+                        "project.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_project_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project.updated",
                         )?,
-                        "project.archived" => crate::__private::put(
+                        "project.archived" => crate::__private::field(
+                            &mut map,
                             &mut v_project_archived,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project.archived",
                         )?,
-                        "project.deleted" => crate::__private::put(
+                        "project.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_project_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project.deleted",
                         )?,
-                        "rate_limit.updated" => crate::__private::put(
+                        "rate_limit.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limit_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "rate_limit.updated",
                         )?,
-                        "rate_limit.deleted" => crate::__private::put(
+                        "rate_limit.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limit_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "rate_limit.deleted",
                         )?,
-                        "role.created" => crate::__private::put(
+                        "role.created" => crate::__private::field(
+                            &mut map,
                             &mut v_role_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.created",
                         )?,
-                        "role.updated" => crate::__private::put(
+                        "role.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_role_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.updated",
                         )?,
-                        "role.deleted" => crate::__private::put(
+                        "role.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_role_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.deleted",
                         )?,
-                        "role.assignment.created" => crate::__private::put(
+                        "role.assignment.created" => crate::__private::field(
+                            &mut map,
                             &mut v_role_assignment_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.assignment.created",
                         )?,
-                        "role.assignment.deleted" => crate::__private::put(
+                        "role.assignment.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_role_assignment_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.assignment.deleted",
                         )?,
-                        "role.bound_to_resource" => crate::__private::put(
+                        "role.bound_to_resource" => crate::__private::field(
+                            &mut map,
                             &mut v_role_bound_to_resource,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.bound_to_resource",
                         )?,
-                        "role.unbound_from_resource" => crate::__private::put(
+                        "role.unbound_from_resource" => crate::__private::field(
+                            &mut map,
                             &mut v_role_unbound_from_resource,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "role.unbound_from_resource",
                         )?,
-                        "service_account.created" => crate::__private::put(
+                        "service_account.created" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_account.created",
                         )?,
-                        "service_account.updated" => crate::__private::put(
+                        "service_account.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_account.updated",
                         )?,
-                        "service_account.deleted" => crate::__private::put(
+                        "service_account.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_account.deleted",
                         )?,
-                        "workload_identity_provider.created" => crate::__private::put(
+                        "workload_identity_provider.created" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider.created",
                         )?,
-                        "workload_identity_provider.updated" => crate::__private::put(
+                        "workload_identity_provider.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider.updated",
                         )?,
-                        "workload_identity_provider.deleted" => crate::__private::put(
+                        "workload_identity_provider.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider.deleted",
                         )?,
-                        "workload_identity_provider_mapping.created" => crate::__private::put(
+                        "workload_identity_provider_mapping.created" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_mapping_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider_mapping.created",
                         )?,
-                        "workload_identity_provider_mapping.updated" => crate::__private::put(
+                        "workload_identity_provider_mapping.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_mapping_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider_mapping.updated",
                         )?,
-                        "workload_identity_provider_mapping.deleted" => crate::__private::put(
+                        "workload_identity_provider_mapping.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_workload_identity_provider_mapping_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "workload_identity_provider_mapping.deleted",
                         )?,
-                        "user.added" => crate::__private::put(
+                        "user.added" => crate::__private::field(
+                            &mut map,
                             &mut v_user_added,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user.added",
                         )?,
-                        "user.updated" => crate::__private::put(
+                        "user.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_user_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user.updated",
                         )?,
-                        "user.deleted" => crate::__private::put(
+                        "user.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_user_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user.deleted",
                         )?,
-                        "certificate.created" => crate::__private::put(
+                        "certificate.created" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_created,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificate.created",
                         )?,
-                        "certificate.updated" => crate::__private::put(
+                        "certificate.updated" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_updated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificate.updated",
                         )?,
-                        "certificate.deleted" => crate::__private::put(
+                        "certificate.deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_deleted,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificate.deleted",
                         )?,
-                        "certificates.activated" => crate::__private::put(
+                        "certificates.activated" => crate::__private::field(
+                            &mut map,
                             &mut v_certificates_activated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificates.activated",
                         )?,
-                        "certificates.deactivated" => crate::__private::put(
+                        "certificates.deactivated" => crate::__private::field(
+                            &mut map,
                             &mut v_certificates_deactivated,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificates.deactivated",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AuditLog {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: crate::__private::required(v_type, "type")?,
-                    effective_at: crate::__private::required(v_effective_at, "effective_at")?,
-                    project: v_project.unwrap_or_default(),
-                    actor: v_actor.unwrap_or_default(),
-                    api_key_created: v_api_key_created.unwrap_or_default(),
-                    api_key_updated: v_api_key_updated.unwrap_or_default(),
-                    api_key_deleted: v_api_key_deleted.unwrap_or_default(),
-                    checkpoint_permission_created: v_checkpoint_permission_created
-                        .unwrap_or_default(),
-                    checkpoint_permission_deleted: v_checkpoint_permission_deleted
-                        .unwrap_or_default(),
-                    external_key_registered: v_external_key_registered.unwrap_or_default(),
-                    external_key_removed: v_external_key_removed.unwrap_or_default(),
-                    group_created: v_group_created.unwrap_or_default(),
-                    group_updated: v_group_updated.unwrap_or_default(),
-                    group_deleted: v_group_deleted.unwrap_or_default(),
-                    scim_enabled: v_scim_enabled.unwrap_or_default(),
-                    scim_disabled: v_scim_disabled.unwrap_or_default(),
-                    invite_sent: v_invite_sent.unwrap_or_default(),
-                    invite_accepted: v_invite_accepted.unwrap_or_default(),
-                    invite_deleted: v_invite_deleted.unwrap_or_default(),
-                    ip_allowlist_created: v_ip_allowlist_created.unwrap_or_default(),
-                    ip_allowlist_updated: v_ip_allowlist_updated.unwrap_or_default(),
-                    ip_allowlist_deleted: v_ip_allowlist_deleted.unwrap_or_default(),
-                    ip_allowlist_config_activated: v_ip_allowlist_config_activated
-                        .unwrap_or_default(),
-                    ip_allowlist_config_deactivated: v_ip_allowlist_config_deactivated
-                        .unwrap_or_default(),
-                    login_succeeded: v_login_succeeded.unwrap_or_default(),
-                    login_failed: v_login_failed.unwrap_or_default(),
-                    logout_succeeded: v_logout_succeeded.unwrap_or_default(),
-                    logout_failed: v_logout_failed.unwrap_or_default(),
-                    organization_updated: v_organization_updated.unwrap_or_default(),
-                    project_created: v_project_created.unwrap_or_default(),
-                    project_updated: v_project_updated.unwrap_or_default(),
-                    project_archived: v_project_archived.unwrap_or_default(),
-                    project_deleted: v_project_deleted.unwrap_or_default(),
-                    rate_limit_updated: v_rate_limit_updated.unwrap_or_default(),
-                    rate_limit_deleted: v_rate_limit_deleted.unwrap_or_default(),
-                    role_created: v_role_created.unwrap_or_default(),
-                    role_updated: v_role_updated.unwrap_or_default(),
-                    role_deleted: v_role_deleted.unwrap_or_default(),
-                    role_assignment_created: v_role_assignment_created.unwrap_or_default(),
-                    role_assignment_deleted: v_role_assignment_deleted.unwrap_or_default(),
-                    role_bound_to_resource: v_role_bound_to_resource.unwrap_or_default(),
-                    role_unbound_from_resource: v_role_unbound_from_resource.unwrap_or_default(),
-                    service_account_created: v_service_account_created.unwrap_or_default(),
-                    service_account_updated: v_service_account_updated.unwrap_or_default(),
-                    service_account_deleted: v_service_account_deleted.unwrap_or_default(),
-                    workload_identity_provider_created: v_workload_identity_provider_created
-                        .unwrap_or_default(),
-                    workload_identity_provider_updated: v_workload_identity_provider_updated
-                        .unwrap_or_default(),
-                    workload_identity_provider_deleted: v_workload_identity_provider_deleted
-                        .unwrap_or_default(),
-                    workload_identity_provider_mapping_created:
-                        v_workload_identity_provider_mapping_created.unwrap_or_default(),
-                    workload_identity_provider_mapping_updated:
-                        v_workload_identity_provider_mapping_updated.unwrap_or_default(),
-                    workload_identity_provider_mapping_deleted:
-                        v_workload_identity_provider_mapping_deleted.unwrap_or_default(),
-                    user_added: v_user_added.unwrap_or_default(),
-                    user_updated: v_user_updated.unwrap_or_default(),
-                    user_deleted: v_user_deleted.unwrap_or_default(),
-                    certificate_created: v_certificate_created.unwrap_or_default(),
-                    certificate_updated: v_certificate_updated.unwrap_or_default(),
-                    certificate_deleted: v_certificate_deleted.unwrap_or_default(),
-                    certificates_activated: v_certificates_activated.unwrap_or_default(),
-                    certificates_deactivated: v_certificates_deactivated.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AuditLog {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        effective_at: crate::__private::required(
+                            v_effective_at,
+                            "effective_at",
+                            &mut missing,
+                        ),
+                        project: v_project.unwrap_or_default(),
+                        actor: v_actor.unwrap_or_default(),
+                        api_key_created: v_api_key_created.unwrap_or_default(),
+                        api_key_updated: v_api_key_updated.unwrap_or_default(),
+                        api_key_deleted: v_api_key_deleted.unwrap_or_default(),
+                        checkpoint_permission_created: v_checkpoint_permission_created
+                            .unwrap_or_default(),
+                        checkpoint_permission_deleted: v_checkpoint_permission_deleted
+                            .unwrap_or_default(),
+                        external_key_registered: v_external_key_registered.unwrap_or_default(),
+                        external_key_removed: v_external_key_removed.unwrap_or_default(),
+                        group_created: v_group_created.unwrap_or_default(),
+                        group_updated: v_group_updated.unwrap_or_default(),
+                        group_deleted: v_group_deleted.unwrap_or_default(),
+                        scim_enabled: v_scim_enabled.unwrap_or_default(),
+                        scim_disabled: v_scim_disabled.unwrap_or_default(),
+                        invite_sent: v_invite_sent.unwrap_or_default(),
+                        invite_accepted: v_invite_accepted.unwrap_or_default(),
+                        invite_deleted: v_invite_deleted.unwrap_or_default(),
+                        ip_allowlist_created: v_ip_allowlist_created.unwrap_or_default(),
+                        ip_allowlist_updated: v_ip_allowlist_updated.unwrap_or_default(),
+                        ip_allowlist_deleted: v_ip_allowlist_deleted.unwrap_or_default(),
+                        ip_allowlist_config_activated: v_ip_allowlist_config_activated
+                            .unwrap_or_default(),
+                        ip_allowlist_config_deactivated: v_ip_allowlist_config_deactivated
+                            .unwrap_or_default(),
+                        login_succeeded: v_login_succeeded.unwrap_or_default(),
+                        login_failed: v_login_failed.unwrap_or_default(),
+                        logout_succeeded: v_logout_succeeded.unwrap_or_default(),
+                        logout_failed: v_logout_failed.unwrap_or_default(),
+                        organization_updated: v_organization_updated.unwrap_or_default(),
+                        project_created: v_project_created.unwrap_or_default(),
+                        project_updated: v_project_updated.unwrap_or_default(),
+                        project_archived: v_project_archived.unwrap_or_default(),
+                        project_deleted: v_project_deleted.unwrap_or_default(),
+                        rate_limit_updated: v_rate_limit_updated.unwrap_or_default(),
+                        rate_limit_deleted: v_rate_limit_deleted.unwrap_or_default(),
+                        role_created: v_role_created.unwrap_or_default(),
+                        role_updated: v_role_updated.unwrap_or_default(),
+                        role_deleted: v_role_deleted.unwrap_or_default(),
+                        role_assignment_created: v_role_assignment_created.unwrap_or_default(),
+                        role_assignment_deleted: v_role_assignment_deleted.unwrap_or_default(),
+                        role_bound_to_resource: v_role_bound_to_resource.unwrap_or_default(),
+                        role_unbound_from_resource: v_role_unbound_from_resource
+                            .unwrap_or_default(),
+                        service_account_created: v_service_account_created.unwrap_or_default(),
+                        service_account_updated: v_service_account_updated.unwrap_or_default(),
+                        service_account_deleted: v_service_account_deleted.unwrap_or_default(),
+                        workload_identity_provider_created: v_workload_identity_provider_created
+                            .unwrap_or_default(),
+                        workload_identity_provider_updated: v_workload_identity_provider_updated
+                            .unwrap_or_default(),
+                        workload_identity_provider_deleted: v_workload_identity_provider_deleted
+                            .unwrap_or_default(),
+                        workload_identity_provider_mapping_created:
+                            v_workload_identity_provider_mapping_created.unwrap_or_default(),
+                        workload_identity_provider_mapping_updated:
+                            v_workload_identity_provider_mapping_updated.unwrap_or_default(),
+                        workload_identity_provider_mapping_deleted:
+                            v_workload_identity_provider_mapping_deleted.unwrap_or_default(),
+                        user_added: v_user_added.unwrap_or_default(),
+                        user_updated: v_user_updated.unwrap_or_default(),
+                        user_deleted: v_user_deleted.unwrap_or_default(),
+                        certificate_created: v_certificate_created.unwrap_or_default(),
+                        certificate_updated: v_certificate_updated.unwrap_or_default(),
+                        certificate_deleted: v_certificate_deleted.unwrap_or_default(),
+                        certificates_activated: v_certificates_activated.unwrap_or_default(),
+                        certificates_deactivated: v_certificates_deactivated.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1879,13 +2079,24 @@ impl<'de> Deserialize<'de> for AuditLogActor {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => {
-                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
-                        }
-                        "api_key" => {
-                            crate::__private::put(&mut v_api_key, map.next_value()?, "api_key")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
+                            &mut v_session,
+                            core::marker::PhantomData,
+                            "session",
+                        )?,
+                        "api_key" => crate::__private::field(
+                            &mut map,
+                            &mut v_api_key,
+                            core::marker::PhantomData,
+                            "api_key",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1953,16 +2164,28 @@ impl<'de> Deserialize<'de> for AuditLogActorApiKey {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
-                        "service_account" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
+                            &mut v_user,
+                            core::marker::PhantomData,
+                            "user",
+                        )?,
+                        "service_account" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_account",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2032,9 +2255,10 @@ impl<'de> Deserialize<'de> for AuditLogActorServiceAccount {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2092,10 +2316,16 @@ impl<'de> Deserialize<'de> for AuditLogActorSession {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
-                        "ip_address" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
+                            &mut v_user,
+                            core::marker::PhantomData,
+                            "user",
+                        )?,
+                        "ip_address" => crate::__private::field(
+                            &mut map,
                             &mut v_ip_address,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "ip_address",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2165,14 +2395,16 @@ impl<'de> Deserialize<'de> for AuditLogActorUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2232,12 +2464,18 @@ impl<'de> Deserialize<'de> for AuditLogApiKeyCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2291,9 +2529,12 @@ impl<'de> Deserialize<'de> for AuditLogApiKeyCreatedData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "scopes" => {
-                            crate::__private::put(&mut v_scopes, map.next_value()?, "scopes")?
-                        }
+                        "scopes" => crate::__private::field(
+                            &mut map,
+                            &mut v_scopes,
+                            core::marker::PhantomData,
+                            "scopes",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2350,14 +2591,16 @@ impl<'de> Deserialize<'de> for AuditLogApiKeyUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2427,19 +2670,22 @@ impl<'de> Deserialize<'de> for AuditLogCertificateDeleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "certificate" => crate::__private::put(
+                        "certificate" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "certificate",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2502,9 +2748,10 @@ impl<'de> Deserialize<'de> for AuditLogCertificatesActivated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "certificates" => crate::__private::put(
+                        "certificates" => crate::__private::field(
+                            &mut map,
                             &mut v_certificates,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "certificates",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2568,12 +2815,18 @@ impl<'de> Deserialize<'de> for AuditLogCheckpointPermissionCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2631,14 +2884,16 @@ impl<'de> Deserialize<'de> for AuditLogCheckpointPermissionCreatedData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "fine_tuned_model_checkpoint" => crate::__private::put(
+                        "fine_tuned_model_checkpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_fine_tuned_model_checkpoint,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "fine_tuned_model_checkpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2994,12 +3249,18 @@ impl<'de> Deserialize<'de> for AuditLogExternalKeyRegistered {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3057,12 +3318,18 @@ impl<'de> Deserialize<'de> for AuditLogGroupCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3116,9 +3383,10 @@ impl<'de> Deserialize<'de> for AuditLogGroupCreatedData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "group_name" => crate::__private::put(
+                        "group_name" => crate::__private::field(
+                            &mut map,
                             &mut v_group_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "group_name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3177,14 +3445,16 @@ impl<'de> Deserialize<'de> for AuditLogGroupUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3247,12 +3517,18 @@ impl<'de> Deserialize<'de> for AuditLogInviteSent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3310,14 +3586,16 @@ impl<'de> Deserialize<'de> for AuditLogInviteSentData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3375,9 +3653,12 @@ impl<'de> Deserialize<'de> for AuditLogIpAllowlistConfigActivated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "configs" => {
-                            crate::__private::put(&mut v_configs, map.next_value()?, "configs")?
-                        }
+                        "configs" => crate::__private::field(
+                            &mut map,
+                            &mut v_configs,
+                            core::marker::PhantomData,
+                            "configs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3443,19 +3724,22 @@ impl<'de> Deserialize<'de> for AuditLogIpAllowlistCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "allowed_ips" => crate::__private::put(
+                        "allowed_ips" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_ips,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_ips",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3520,14 +3804,16 @@ impl<'de> Deserialize<'de> for AuditLogIpAllowlistUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "allowed_ips" => crate::__private::put(
+                        "allowed_ips" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_ips,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_ips",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3587,14 +3873,16 @@ impl<'de> Deserialize<'de> for AuditLogLoginFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "error_code" => crate::__private::put(
+                        "error_code" => crate::__private::field(
+                            &mut map,
                             &mut v_error_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "error_code",
                         )?,
-                        "error_message" => crate::__private::put(
+                        "error_message" => crate::__private::field(
+                            &mut map,
                             &mut v_error_message,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "error_message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3659,14 +3947,16 @@ impl<'de> Deserialize<'de> for AuditLogOrganizationUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3746,39 +4036,46 @@ impl<'de> Deserialize<'de> for AuditLogOrganizationUpdatedChangesRequested {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "title",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "threads_ui_visibility" => crate::__private::put(
+                        "threads_ui_visibility" => crate::__private::field(
+                            &mut map,
                             &mut v_threads_ui_visibility,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "threads_ui_visibility",
                         )?,
-                        "usage_dashboard_visibility" => crate::__private::put(
+                        "usage_dashboard_visibility" => crate::__private::field(
+                            &mut map,
                             &mut v_usage_dashboard_visibility,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "usage_dashboard_visibility",
                         )?,
-                        "api_call_logging" => crate::__private::put(
+                        "api_call_logging" => crate::__private::field(
+                            &mut map,
                             &mut v_api_call_logging,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_call_logging",
                         )?,
-                        "api_call_logging_project_ids" => crate::__private::put(
+                        "api_call_logging_project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_call_logging_project_ids,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_call_logging_project_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3857,14 +4154,16 @@ impl<'de> Deserialize<'de> for AuditLogProject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3924,12 +4223,18 @@ impl<'de> Deserialize<'de> for AuditLogProjectCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3989,14 +4294,16 @@ impl<'de> Deserialize<'de> for AuditLogProjectUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4052,9 +4359,10 @@ impl<'de> Deserialize<'de> for AuditLogProjectUpdatedChangesRequested {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "title",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4112,14 +4420,16 @@ impl<'de> Deserialize<'de> for AuditLogRateLimitUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4191,29 +4501,34 @@ impl<'de> Deserialize<'de> for AuditLogRoleAssignmentCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "principal_id" => crate::__private::put(
+                        "principal_id" => crate::__private::field(
+                            &mut map,
                             &mut v_principal_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "principal_id",
                         )?,
-                        "principal_type" => crate::__private::put(
+                        "principal_type" => crate::__private::field(
+                            &mut map,
                             &mut v_principal_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "principal_type",
                         )?,
-                        "resource_id" => crate::__private::put(
+                        "resource_id" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_id",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4320,52 +4635,66 @@ impl<'de> Deserialize<'de> for AuditLogRoleBoundToResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "role_id" => crate::__private::put(
+                        "role_id" => crate::__private::field(
+                            &mut map,
                             &mut v_role_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role_id",
                         )?,
-                        "resource_id" => crate::__private::put(
+                        "resource_id" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_id",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_type",
                         )?,
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "permissions",
                         )?,
-                        "workspace_id" => crate::__private::put(
+                        "workspace_id" => crate::__private::field(
+                            &mut map,
                             &mut v_workspace_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "workspace_id",
                         )?,
-                        "connector_id" => crate::__private::put(
+                        "connector_id" => crate::__private::field(
+                            &mut map,
                             &mut v_connector_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "connector_id",
                         )?,
-                        "connector_name" => crate::__private::put(
+                        "connector_name" => crate::__private::field(
+                            &mut map,
                             &mut v_connector_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "connector_name",
                         )?,
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
-                        "source" => {
-                            crate::__private::put(&mut v_source, map.next_value()?, "source")?
-                        }
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
+                        "source" => crate::__private::field(
+                            &mut map,
+                            &mut v_source,
+                            core::marker::PhantomData,
+                            "source",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4478,29 +4807,34 @@ impl<'de> Deserialize<'de> for AuditLogRoleCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "role_name" => crate::__private::put(
+                        "role_name" => crate::__private::field(
+                            &mut map,
                             &mut v_role_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role_name",
                         )?,
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "permissions",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_type",
                         )?,
-                        "resource_id" => crate::__private::put(
+                        "resource_id" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4577,14 +4911,16 @@ impl<'de> Deserialize<'de> for AuditLogRoleUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4664,39 +5000,48 @@ impl<'de> Deserialize<'de> for AuditLogRoleUpdatedChangesRequested {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role_name" => crate::__private::put(
+                        "role_name" => crate::__private::field(
+                            &mut map,
                             &mut v_role_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role_name",
                         )?,
-                        "resource_id" => crate::__private::put(
+                        "resource_id" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_id",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "resource_type",
                         )?,
-                        "permissions_added" => crate::__private::put(
+                        "permissions_added" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions_added,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "permissions_added",
                         )?,
-                        "permissions_removed" => crate::__private::put(
+                        "permissions_removed" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions_removed,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "permissions_removed",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4772,12 +5117,18 @@ impl<'de> Deserialize<'de> for AuditLogServiceAccountCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4831,9 +5182,10 @@ impl<'de> Deserialize<'de> for AuditLogServiceAccountCreatedData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4893,14 +5245,16 @@ impl<'de> Deserialize<'de> for AuditLogServiceAccountUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4979,17 +5333,24 @@ impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "identity_provider_id" => crate::__private::put(
+                        "identity_provider_id" => crate::__private::field(
+                            &mut map,
                             &mut v_identity_provider_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "identity_provider_id",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5057,24 +5418,28 @@ impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingDeleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "identity_provider_id" => crate::__private::put(
+                        "identity_provider_id" => crate::__private::field(
+                            &mut map,
                             &mut v_identity_provider_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "identity_provider_id",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "service_account_id" => crate::__private::put(
+                        "service_account_id" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "service_account_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5147,19 +5512,22 @@ impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "identity_provider_id" => crate::__private::put(
+                        "identity_provider_id" => crate::__private::field(
+                            &mut map,
                             &mut v_identity_provider_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "identity_provider_id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5221,14 +5589,16 @@ impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "changes_requested" => crate::__private::put(
+                        "changes_requested" => crate::__private::field(
+                            &mut map,
                             &mut v_changes_requested,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "changes_requested",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5299,49 +5669,66 @@ impl<'de> Deserialize<'de> for Certificate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "object",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "certificate_details" => crate::__private::put(
+                        "certificate_details" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "certificate_details",
                         )?,
-                        "active" => {
-                            crate::__private::put(&mut v_active, map.next_value()?, "active")?
-                        }
+                        "active" => crate::__private::field(
+                            &mut map,
+                            &mut v_active,
+                            core::marker::PhantomData,
+                            "active",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Certificate {
-                    object: crate::__private::required(v_object, "object")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::or_absent(v_name),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    certificate_details: crate::__private::required(
-                        v_certificate_details,
-                        "certificate_details",
-                    )?,
-                    active: v_active.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Certificate {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::or_absent(v_name),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        certificate_details: crate::__private::required(
+                            v_certificate_details,
+                            "certificate_details",
+                            &mut missing,
+                        ),
+                        active: v_active.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5406,19 +5793,22 @@ impl<'de> Deserialize<'de> for CertificateCertificateDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "valid_at" => crate::__private::put(
+                        "valid_at" => crate::__private::field(
+                            &mut map,
                             &mut v_valid_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "valid_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5511,33 +5901,46 @@ impl<'de> Deserialize<'de> for CostsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "amount" => {
-                            crate::__private::put(&mut v_amount, map.next_value()?, "amount")?
-                        }
-                        "line_item" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "amount" => crate::__private::field(
+                            &mut map,
+                            &mut v_amount,
+                            core::marker::PhantomData,
+                            "amount",
+                        )?,
+                        "line_item" => crate::__private::field(
+                            &mut map,
                             &mut v_line_item,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "line_item",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "quantity" => {
-                            crate::__private::put(&mut v_quantity, map.next_value()?, "quantity")?
-                        }
-                        "quantity_unit" => crate::__private::put(
+                        "quantity" => crate::__private::field(
+                            &mut map,
+                            &mut v_quantity,
+                            core::marker::PhantomData,
+                            "quantity",
+                        )?,
+                        "quantity_unit" => crate::__private::field(
+                            &mut map,
                             &mut v_quantity_unit,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "quantity_unit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5615,10 +6018,16 @@ impl<'de> Deserialize<'de> for CostsResultAmount {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(&mut v_value, map.next_value()?, "value")?,
-                        "currency" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
+                            &mut v_value,
+                            core::marker::PhantomData,
+                            "value",
+                        )?,
+                        "currency" => crate::__private::field(
+                            &mut map,
                             &mut v_currency,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "currency",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5696,18 +6105,23 @@ impl<'de> Deserialize<'de> for CreateGroupBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateGroupBody {
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateGroupBody {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5751,18 +6165,23 @@ impl<'de> Deserialize<'de> for CreateGroupUserBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "user_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateGroupUserBody {
-                    user_id: crate::__private::required(v_user_id, "user_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateGroupUserBody {
+                        user_id: crate::__private::required(v_user_id, "user_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5811,14 +6230,18 @@ impl<'de> Deserialize<'de> for CreateProjectServiceAccountApiKeyBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "scopes" => {
-                            crate::__private::put(&mut v_scopes, map.next_value()?, "scopes")?
-                        }
+                        "scopes" => crate::__private::field(
+                            &mut map,
+                            &mut v_scopes,
+                            core::marker::PhantomData,
+                            "scopes",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5881,38 +6304,52 @@ impl<'de> Deserialize<'de> for CreateSpendAlertBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "threshold_amount" => crate::__private::put(
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => {
-                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
-                        }
-                        "interval" => {
-                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
-                        }
-                        "notification_channel" => crate::__private::put(
+                        "currency" => crate::__private::field(
+                            &mut map,
+                            &mut v_currency,
+                            core::marker::PhantomData,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::field(
+                            &mut map,
+                            &mut v_interval,
+                            core::marker::PhantomData,
+                            "interval",
+                        )?,
+                        "notification_channel" => crate::__private::field(
+                            &mut map,
                             &mut v_notification_channel,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "notification_channel",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateSpendAlertBody {
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: v_currency.unwrap_or_default(),
-                    interval: v_interval.unwrap_or_default(),
-                    notification_channel: crate::__private::required(
-                        v_notification_channel,
-                        "notification_channel",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateSpendAlertBody {
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: v_currency.unwrap_or_default(),
+                        interval: v_interval.unwrap_or_default(),
+                        notification_channel: crate::__private::required(
+                            v_notification_channel,
+                            "notification_channel",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5967,22 +6404,30 @@ impl<'de> Deserialize<'de> for DeleteCertificateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteCertificateResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteCertificateResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6030,24 +6475,30 @@ impl<'de> Deserialize<'de> for DeletedRoleAssignmentResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeletedRoleAssignmentResource {
-                    object: crate::__private::required(v_object, "object")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeletedRoleAssignmentResource {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6092,18 +6543,23 @@ impl<'de> Deserialize<'de> for ErrorResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "error" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ErrorResponse {
-                    error: crate::__private::required(v_error, "error")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ErrorResponse {
+                        error: crate::__private::required(v_error, "error", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6148,9 +6604,12 @@ impl<'de> Deserialize<'de> for GetCertificateParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6213,40 +6672,59 @@ impl<'de> Deserialize<'de> for Group {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "scim_managed" => crate::__private::put(
+                        "scim_managed" => crate::__private::field(
+                            &mut map,
                             &mut v_scim_managed,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "scim_managed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Group {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    scim_managed: crate::__private::required(v_scim_managed, "scim_managed")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Group {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        scim_managed: crate::__private::required(
+                            v_scim_managed,
+                            "scim_managed",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6300,28 +6778,37 @@ impl<'de> Deserialize<'de> for GroupDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6376,34 +6863,44 @@ impl<'de> Deserialize<'de> for GroupListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next" => crate::__private::put(
+                        "next" => crate::__private::field(
+                            &mut map,
                             &mut v_next,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next: crate::__private::or_absent(v_next),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next: crate::__private::or_absent(v_next),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6465,48 +6962,62 @@ impl<'de> Deserialize<'de> for GroupMemberUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "picture" => crate::__private::put(
+                        "picture" => crate::__private::field(
+                            &mut map,
                             &mut v_picture,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "picture",
                         )?,
-                        "is_service_account" => crate::__private::put(
+                        "is_service_account" => crate::__private::field(
+                            &mut map,
                             &mut v_is_service_account,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "is_service_account",
                         )?,
-                        "user_type" => crate::__private::put(
+                        "user_type" => crate::__private::field(
+                            &mut map,
                             &mut v_user_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "user_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupMemberUser {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    email: crate::__private::or_absent(v_email),
-                    picture: crate::__private::or_absent(v_picture),
-                    is_service_account: crate::__private::or_absent(v_is_service_account),
-                    user_type: crate::__private::required(v_user_type, "user_type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupMemberUser {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        email: crate::__private::or_absent(v_email),
+                        picture: crate::__private::or_absent(v_picture),
+                        is_service_account: crate::__private::or_absent(v_is_service_account),
+                        user_type: crate::__private::required(
+                            v_user_type,
+                            "user_type",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6581,39 +7092,52 @@ impl<'de> Deserialize<'de> for GroupResourceWithSuccess {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "is_scim_managed" => crate::__private::put(
+                        "is_scim_managed" => crate::__private::field(
+                            &mut map,
                             &mut v_is_scim_managed,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "is_scim_managed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupResourceWithSuccess {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    is_scim_managed: crate::__private::required(
-                        v_is_scim_managed,
-                        "is_scim_managed",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupResourceWithSuccess {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        is_scim_managed: crate::__private::required(
+                            v_is_scim_managed,
+                            "is_scim_managed",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6672,45 +7196,63 @@ impl<'de> Deserialize<'de> for GroupResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "is_scim_managed" => crate::__private::put(
+                        "is_scim_managed" => crate::__private::field(
+                            &mut map,
                             &mut v_is_scim_managed,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "is_scim_managed",
                         )?,
-                        "group_type" => crate::__private::put(
+                        "group_type" => crate::__private::field(
+                            &mut map,
                             &mut v_group_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "group_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    is_scim_managed: crate::__private::required(
-                        v_is_scim_managed,
-                        "is_scim_managed",
-                    )?,
-                    group_type: crate::__private::required(v_group_type, "group_type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        is_scim_managed: crate::__private::required(
+                            v_is_scim_managed,
+                            "is_scim_managed",
+                            &mut missing,
+                        ),
+                        group_type: crate::__private::required(
+                            v_group_type,
+                            "group_type",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6775,28 +7317,37 @@ impl<'de> Deserialize<'de> for GroupRoleAssignment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "group" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "group" => crate::__private::field(
+                            &mut map,
                             &mut v_group,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "group",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupRoleAssignment {
-                    object: v_object.unwrap_or_default(),
-                    group: crate::__private::required(v_group, "group")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupRoleAssignment {
+                        object: v_object.unwrap_or_default(),
+                        group: crate::__private::required(v_group, "group", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6848,30 +7399,37 @@ impl<'de> Deserialize<'de> for GroupUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupUser {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    email: crate::__private::or_absent(v_email),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupUser {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        email: crate::__private::or_absent(v_email),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6923,28 +7481,37 @@ impl<'de> Deserialize<'de> for GroupUserAssignment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "user_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "user_id",
                         )?,
-                        "group_id" => crate::__private::put(
+                        "group_id" => crate::__private::field(
+                            &mut map,
                             &mut v_group_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "group_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupUserAssignment {
-                    object: v_object.unwrap_or_default(),
-                    user_id: crate::__private::required(v_user_id, "user_id")?,
-                    group_id: crate::__private::required(v_group_id, "group_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupUserAssignment {
+                        object: v_object.unwrap_or_default(),
+                        user_id: crate::__private::required(v_user_id, "user_id", &mut missing),
+                        group_id: crate::__private::required(v_group_id, "group_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6993,22 +7560,30 @@ impl<'de> Deserialize<'de> for GroupUserDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GroupUserDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GroupUserDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7053,18 +7628,23 @@ impl<'de> Deserialize<'de> for HostedToolPermission {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(HostedToolPermission {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    HostedToolPermission {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7108,18 +7688,23 @@ impl<'de> Deserialize<'de> for HostedToolPermissionUpdate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(HostedToolPermissionUpdate {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    HostedToolPermissionUpdate {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7189,64 +7774,83 @@ impl<'de> Deserialize<'de> for Invite {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "accepted_at" => crate::__private::put(
+                        "accepted_at" => crate::__private::field(
+                            &mut map,
                             &mut v_accepted_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "accepted_at",
                         )?,
-                        "projects" => crate::__private::put(
+                        "projects" => crate::__private::field(
+                            &mut map,
                             &mut v_projects,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "projects",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Invite {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    email: crate::__private::required(v_email, "email")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    accepted_at: v_accepted_at.unwrap_or_default(),
-                    projects: crate::__private::required(v_projects, "projects")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Invite {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        email: crate::__private::required(v_email, "email", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        accepted_at: v_accepted_at.unwrap_or_default(),
+                        projects: crate::__private::required(v_projects, "projects", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7314,28 +7918,37 @@ impl<'de> Deserialize<'de> for InviteDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InviteDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InviteDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7395,40 +8008,51 @@ impl<'de> Deserialize<'de> for InviteListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InviteListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InviteListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7479,24 +8103,30 @@ impl<'de> Deserialize<'de> for InviteProjectGroupBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "group_id" => crate::__private::put(
+                        "group_id" => crate::__private::field(
+                            &mut map,
                             &mut v_group_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "group_id",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InviteProjectGroupBody {
-                    group_id: crate::__private::required(v_group_id, "group_id")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InviteProjectGroupBody {
+                        group_id: crate::__private::required(v_group_id, "group_id", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7544,24 +8174,30 @@ impl<'de> Deserialize<'de> for InviteProjectsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InviteProjectsItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InviteProjectsItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7623,28 +8259,37 @@ impl<'de> Deserialize<'de> for InviteRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "projects" => {
-                            crate::__private::put(&mut v_projects, map.next_value()?, "projects")?
-                        }
+                        "projects" => crate::__private::field(
+                            &mut map,
+                            &mut v_projects,
+                            core::marker::PhantomData,
+                            "projects",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InviteRequest {
-                    email: crate::__private::required(v_email, "email")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    projects: v_projects.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InviteRequest {
+                        email: crate::__private::required(v_email, "email", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        projects: v_projects.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7764,54 +8409,64 @@ impl<'de> Deserialize<'de> for ListAuditLogsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "effective_at" => crate::__private::put(
+                        "effective_at" => crate::__private::field(
+                            &mut map,
                             &mut v_effective_at,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "effective_at",
                         )?,
-                        "project_ids[]" => crate::__private::put(
+                        "project_ids[]" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids[]",
                         )?,
-                        "event_types[]" => crate::__private::put(
+                        "event_types[]" => crate::__private::field(
+                            &mut map,
                             &mut v_event_types,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "event_types[]",
                         )?,
-                        "actor_ids[]" => crate::__private::put(
+                        "actor_ids[]" => crate::__private::field(
+                            &mut map,
                             &mut v_actor_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "actor_ids[]",
                         )?,
-                        "actor_emails[]" => crate::__private::put(
+                        "actor_emails[]" => crate::__private::field(
+                            &mut map,
                             &mut v_actor_emails,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "actor_emails[]",
                         )?,
-                        "resource_ids[]" => crate::__private::put(
+                        "resource_ids[]" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "resource_ids[]",
                         )?,
-                        "tenant_only" => crate::__private::put(
+                        "tenant_only" => crate::__private::field(
+                            &mut map,
                             &mut v_tenant_only,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tenant_only",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7906,24 +8561,28 @@ impl<'de> Deserialize<'de> for ListAuditLogsParamsEffectiveAt {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "gt" => crate::__private::put(
+                        "gt" => crate::__private::field(
+                            &mut map,
                             &mut v_gt,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "gt",
                         )?,
-                        "gte" => crate::__private::put(
+                        "gte" => crate::__private::field(
+                            &mut map,
                             &mut v_gte,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "gte",
                         )?,
-                        "lt" => crate::__private::put(
+                        "lt" => crate::__private::field(
+                            &mut map,
                             &mut v_lt,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "lt",
                         )?,
-                        "lte" => crate::__private::put(
+                        "lte" => crate::__private::field(
+                            &mut map,
                             &mut v_lte,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "lte",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7996,40 +8655,51 @@ impl<'de> Deserialize<'de> for ListAuditLogsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListAuditLogsResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListAuditLogsResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8089,40 +8759,51 @@ impl<'de> Deserialize<'de> for ListCertificatesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListCertificatesResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListCertificatesResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8180,17 +8861,24 @@ impl<'de> Deserialize<'de> for ListGroupRoleAssignmentsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8257,17 +8945,24 @@ impl<'de> Deserialize<'de> for ListGroupUsersParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8334,17 +9029,24 @@ impl<'de> Deserialize<'de> for ListGroupsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8405,14 +9107,16 @@ impl<'de> Deserialize<'de> for ListInvitesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8478,17 +9182,24 @@ impl<'de> Deserialize<'de> for ListOrganizationCertificatesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8558,20 +9269,28 @@ impl<'de> Deserialize<'de> for ListOrganizationSpendAlertsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8642,19 +9361,22 @@ impl<'de> Deserialize<'de> for ListProjectApiKeysParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "owner_project_access" => crate::__private::put(
+                        "owner_project_access" => crate::__private::field(
+                            &mut map,
                             &mut v_owner_project_access,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "owner_project_access",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8734,17 +9456,24 @@ impl<'de> Deserialize<'de> for ListProjectCertificatesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8811,40 +9540,51 @@ impl<'de> Deserialize<'de> for ListProjectCertificatesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListProjectCertificatesResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListProjectCertificatesResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8902,17 +9642,24 @@ impl<'de> Deserialize<'de> for ListProjectGroupRoleAssignmentsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8979,17 +9726,24 @@ impl<'de> Deserialize<'de> for ListProjectGroupsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9054,19 +9808,22 @@ impl<'de> Deserialize<'de> for ListProjectRateLimitsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9135,17 +9892,24 @@ impl<'de> Deserialize<'de> for ListProjectRolesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9206,14 +9970,16 @@ impl<'de> Deserialize<'de> for ListProjectServiceAccountsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9283,20 +10049,28 @@ impl<'de> Deserialize<'de> for ListProjectSpendAlertsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9365,17 +10139,24 @@ impl<'de> Deserialize<'de> for ListProjectUserRoleAssignmentsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9436,14 +10217,16 @@ impl<'de> Deserialize<'de> for ListProjectUsersParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9509,19 +10292,22 @@ impl<'de> Deserialize<'de> for ListProjectsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "include_archived" => crate::__private::put(
+                        "include_archived" => crate::__private::field(
+                            &mut map,
                             &mut v_include_archived,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "include_archived",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9590,17 +10376,24 @@ impl<'de> Deserialize<'de> for ListRolesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9665,17 +10458,24 @@ impl<'de> Deserialize<'de> for ListUserRoleAssignmentsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9740,19 +10540,24 @@ impl<'de> Deserialize<'de> for ListUsersParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "emails" => {
-                            crate::__private::put(&mut v_emails, map.next_value()?, "emails")?
-                        }
+                        "emails" => crate::__private::field(
+                            &mut map,
+                            &mut v_emails,
+                            core::marker::PhantomData,
+                            "emails",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9808,9 +10613,10 @@ impl<'de> Deserialize<'de> for ModifyCertificateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9879,49 +10685,66 @@ impl<'de> Deserialize<'de> for OrganizationCertificate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "certificate_details" => crate::__private::put(
+                        "certificate_details" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "certificate_details",
                         )?,
-                        "active" => crate::__private::put(
+                        "active" => crate::__private::field(
+                            &mut map,
                             &mut v_active,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "active",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationCertificate {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::or_absent(v_name),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    certificate_details: crate::__private::required(
-                        v_certificate_details,
-                        "certificate_details",
-                    )?,
-                    active: crate::__private::required(v_active, "active")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationCertificate {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::or_absent(v_name),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        certificate_details: crate::__private::required(
+                            v_certificate_details,
+                            "certificate_details",
+                            &mut missing,
+                        ),
+                        active: crate::__private::required(v_active, "active", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9980,22 +10803,30 @@ impl<'de> Deserialize<'de> for OrganizationCertificateActivationResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationCertificateActivationResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationCertificateActivationResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10045,14 +10876,16 @@ impl<'de> Deserialize<'de> for OrganizationCertificateCertificateDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "valid_at" => crate::__private::put(
+                        "valid_at" => crate::__private::field(
+                            &mut map,
                             &mut v_valid_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "valid_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -10110,22 +10943,30 @@ impl<'de> Deserialize<'de> for OrganizationCertificateDeactivationResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationCertificateDeactivationResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationCertificateDeactivationResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10173,22 +11014,30 @@ impl<'de> Deserialize<'de> for OrganizationDataRetention {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationDataRetention {
-                    object: v_object.unwrap_or_default(),
-                    r#type: crate::__private::required(v_type, "type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationDataRetention {
+                        object: v_object.unwrap_or_default(),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10264,49 +11113,66 @@ impl<'de> Deserialize<'de> for OrganizationProjectCertificate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "certificate_details" => crate::__private::put(
+                        "certificate_details" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "certificate_details",
                         )?,
-                        "active" => crate::__private::put(
+                        "active" => crate::__private::field(
+                            &mut map,
                             &mut v_active,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "active",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationProjectCertificate {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::or_absent(v_name),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    certificate_details: crate::__private::required(
-                        v_certificate_details,
-                        "certificate_details",
-                    )?,
-                    active: crate::__private::required(v_active, "active")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationProjectCertificate {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::or_absent(v_name),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        certificate_details: crate::__private::required(
+                            v_certificate_details,
+                            "certificate_details",
+                            &mut missing,
+                        ),
+                        active: crate::__private::required(v_active, "active", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10365,22 +11231,30 @@ impl<'de> Deserialize<'de> for OrganizationProjectCertificateActivationResponse 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationProjectCertificateActivationResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationProjectCertificateActivationResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10432,22 +11306,30 @@ impl<'de> Deserialize<'de> for OrganizationProjectCertificateDeactivationRespons
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationProjectCertificateDeactivationResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationProjectCertificateDeactivationResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10507,48 +11389,66 @@ impl<'de> Deserialize<'de> for OrganizationSpendAlert {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "threshold_amount" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => {
-                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
-                        }
-                        "interval" => {
-                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
-                        }
-                        "notification_channel" => crate::__private::put(
+                        "currency" => crate::__private::field(
+                            &mut map,
+                            &mut v_currency,
+                            core::marker::PhantomData,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::field(
+                            &mut map,
+                            &mut v_interval,
+                            core::marker::PhantomData,
+                            "interval",
+                        )?,
+                        "notification_channel" => crate::__private::field(
+                            &mut map,
                             &mut v_notification_channel,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "notification_channel",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationSpendAlert {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: v_currency.unwrap_or_default(),
-                    interval: v_interval.unwrap_or_default(),
-                    notification_channel: crate::__private::required(
-                        v_notification_channel,
-                        "notification_channel",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationSpendAlert {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: v_currency.unwrap_or_default(),
+                        interval: v_interval.unwrap_or_default(),
+                        notification_channel: crate::__private::required(
+                            v_notification_channel,
+                            "notification_channel",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10610,28 +11510,37 @@ impl<'de> Deserialize<'de> for OrganizationSpendAlertDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationSpendAlertDeletedResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationSpendAlertDeletedResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10689,40 +11598,51 @@ impl<'de> Deserialize<'de> for OrganizationSpendAlertListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationSpendAlertListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationSpendAlertListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10774,22 +11694,30 @@ impl<'de> Deserialize<'de> for OrganizationSpendLimitDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationSpendLimitDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationSpendLimitDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10847,43 +11775,59 @@ impl<'de> Deserialize<'de> for OrganizationSpendLimitResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "threshold_amount" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => crate::__private::put(
+                        "currency" => crate::__private::field(
+                            &mut map,
                             &mut v_currency,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "currency",
                         )?,
-                        "interval" => crate::__private::put(
+                        "interval" => crate::__private::field(
+                            &mut map,
                             &mut v_interval,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "interval",
                         )?,
-                        "enforcement" => crate::__private::put(
+                        "enforcement" => crate::__private::field(
+                            &mut map,
                             &mut v_enforcement,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "enforcement",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OrganizationSpendLimitResource {
-                    object: v_object.unwrap_or_default(),
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: crate::__private::required(v_currency, "currency")?,
-                    interval: crate::__private::required(v_interval, "interval")?,
-                    enforcement: crate::__private::required(v_enforcement, "enforcement")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OrganizationSpendLimitResource {
+                        object: v_object.unwrap_or_default(),
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: crate::__private::required(v_currency, "currency", &mut missing),
+                        interval: crate::__private::required(v_interval, "interval", &mut missing),
+                        enforcement: crate::__private::required(
+                            v_enforcement,
+                            "enforcement",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10963,56 +11907,76 @@ impl<'de> Deserialize<'de> for Project {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "name" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "archived_at" => crate::__private::put(
+                        "archived_at" => crate::__private::field(
+                            &mut map,
                             &mut v_archived_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "archived_at",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "status",
                         )?,
-                        "external_key_id" => crate::__private::put(
+                        "external_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_external_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "external_key_id",
                         )?,
-                        "residency" => {
-                            crate::__private::put(&mut v_residency, map.next_value()?, "residency")?
-                        }
+                        "residency" => crate::__private::field(
+                            &mut map,
+                            &mut v_residency,
+                            core::marker::PhantomData,
+                            "residency",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Project {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    archived_at: v_archived_at.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    external_key_id: v_external_key_id.unwrap_or_default(),
-                    residency: v_residency.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Project {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        archived_at: v_archived_at.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        external_key_id: v_external_key_id.unwrap_or_default(),
+                        residency: v_residency.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11093,61 +12057,84 @@ impl<'de> Deserialize<'de> for ProjectApiKey {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "redacted_value" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "redacted_value" => crate::__private::field(
+                            &mut map,
                             &mut v_redacted_value,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "redacted_value",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "last_used_at" => crate::__private::put(
+                        "last_used_at" => crate::__private::field(
+                            &mut map,
                             &mut v_last_used_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "last_used_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "owner_project_access" => crate::__private::put(
+                        "owner_project_access" => crate::__private::field(
+                            &mut map,
                             &mut v_owner_project_access,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "owner_project_access",
                         )?,
-                        "owner" => crate::__private::put(
+                        "owner" => crate::__private::field(
+                            &mut map,
                             &mut v_owner,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "owner",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectApiKey {
-                    object: v_object.unwrap_or_default(),
-                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    last_used_at: crate::__private::or_absent(v_last_used_at),
-                    id: crate::__private::required(v_id, "id")?,
-                    owner_project_access: crate::__private::required(
-                        v_owner_project_access,
-                        "owner_project_access",
-                    )?,
-                    owner: crate::__private::required(v_owner, "owner")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectApiKey {
+                        object: v_object.unwrap_or_default(),
+                        redacted_value: crate::__private::required(
+                            v_redacted_value,
+                            "redacted_value",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        last_used_at: crate::__private::or_absent(v_last_used_at),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        owner_project_access: crate::__private::required(
+                            v_owner_project_access,
+                            "owner_project_access",
+                            &mut missing,
+                        ),
+                        owner: crate::__private::required(v_owner, "owner", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11213,28 +12200,37 @@ impl<'de> Deserialize<'de> for ProjectApiKeyDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectApiKeyDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectApiKeyDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11294,40 +12290,51 @@ impl<'de> Deserialize<'de> for ProjectApiKeyListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectApiKeyListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectApiKeyListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11384,11 +12391,22 @@ impl<'de> Deserialize<'de> for ProjectApiKeyOwner {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
-                        "service_account" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
+                            &mut v_user,
+                            core::marker::PhantomData,
+                            "user",
+                        )?,
+                        "service_account" => crate::__private::field(
+                            &mut map,
                             &mut v_service_account,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_account",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -11464,36 +12482,48 @@ impl<'de> Deserialize<'de> for ProjectApiKeyOwnerServiceAccount {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectApiKeyOwnerServiceAccount {
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectApiKeyOwnerServiceAccount {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11555,42 +12585,55 @@ impl<'de> Deserialize<'de> for ProjectApiKeyOwnerUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "email",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectApiKeyOwnerUser {
-                    id: crate::__private::required(v_id, "id")?,
-                    email: crate::__private::required(v_email, "email")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectApiKeyOwnerUser {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        email: crate::__private::required(v_email, "email", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11646,28 +12689,37 @@ impl<'de> Deserialize<'de> for ProjectCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "residency" => {
-                            crate::__private::put(&mut v_residency, map.next_value()?, "residency")?
-                        }
-                        "external_key_id" => crate::__private::put(
+                        "residency" => crate::__private::field(
+                            &mut map,
+                            &mut v_residency,
+                            core::marker::PhantomData,
+                            "residency",
+                        )?,
+                        "external_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_external_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "external_key_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectCreateRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    residency: v_residency.unwrap_or_default(),
-                    external_key_id: v_external_key_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectCreateRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        residency: v_residency.unwrap_or_default(),
+                        external_key_id: v_external_key_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11716,22 +12768,30 @@ impl<'de> Deserialize<'de> for ProjectDataRetention {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectDataRetention {
-                    object: v_object.unwrap_or_default(),
-                    r#type: crate::__private::required(v_type, "type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectDataRetention {
+                        object: v_object.unwrap_or_default(),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11809,46 +12869,74 @@ impl<'de> Deserialize<'de> for ProjectGroup {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "project_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "project_id",
                         )?,
-                        "group_id" => crate::__private::put(
+                        "group_id" => crate::__private::field(
+                            &mut map,
                             &mut v_group_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "group_id",
                         )?,
-                        "group_name" => crate::__private::put(
+                        "group_name" => crate::__private::field(
+                            &mut map,
                             &mut v_group_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "group_name",
                         )?,
-                        "group_type" => crate::__private::put(
+                        "group_type" => crate::__private::field(
+                            &mut map,
                             &mut v_group_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "group_type",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectGroup {
-                    object: v_object.unwrap_or_default(),
-                    project_id: crate::__private::required(v_project_id, "project_id")?,
-                    group_id: crate::__private::required(v_group_id, "group_id")?,
-                    group_name: crate::__private::required(v_group_name, "group_name")?,
-                    group_type: crate::__private::required(v_group_type, "group_type")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectGroup {
+                        object: v_object.unwrap_or_default(),
+                        project_id: crate::__private::required(
+                            v_project_id,
+                            "project_id",
+                            &mut missing,
+                        ),
+                        group_id: crate::__private::required(v_group_id, "group_id", &mut missing),
+                        group_name: crate::__private::required(
+                            v_group_name,
+                            "group_name",
+                            &mut missing,
+                        ),
+                        group_type: crate::__private::required(
+                            v_group_type,
+                            "group_type",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11907,22 +12995,30 @@ impl<'de> Deserialize<'de> for ProjectGroupDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectGroupDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectGroupDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11979,34 +13075,44 @@ impl<'de> Deserialize<'de> for ProjectGroupListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next" => crate::__private::put(
+                        "next" => crate::__private::field(
+                            &mut map,
                             &mut v_next,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectGroupListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next: crate::__private::or_absent(v_next),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectGroupListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next: crate::__private::or_absent(v_next),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12065,48 +13171,67 @@ impl<'de> Deserialize<'de> for ProjectHostedToolPermissions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_search" => crate::__private::put(
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_search",
                         )?,
-                        "web_search" => crate::__private::put(
+                        "web_search" => crate::__private::field(
+                            &mut map,
                             &mut v_web_search,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "web_search",
                         )?,
-                        "image_generation" => crate::__private::put(
+                        "image_generation" => crate::__private::field(
+                            &mut map,
                             &mut v_image_generation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image_generation",
                         )?,
-                        "mcp" => crate::__private::put(
+                        "mcp" => crate::__private::field(
+                            &mut map,
                             &mut v_mcp,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "mcp",
                         )?,
-                        "code_interpreter" => crate::__private::put(
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "code_interpreter",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectHostedToolPermissions {
-                    file_search: crate::__private::required(v_file_search, "file_search")?,
-                    web_search: crate::__private::required(v_web_search, "web_search")?,
-                    image_generation: crate::__private::required(
-                        v_image_generation,
-                        "image_generation",
-                    )?,
-                    mcp: crate::__private::required(v_mcp, "mcp")?,
-                    code_interpreter: crate::__private::required(
-                        v_code_interpreter,
-                        "code_interpreter",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectHostedToolPermissions {
+                        file_search: crate::__private::required(
+                            v_file_search,
+                            "file_search",
+                            &mut missing,
+                        ),
+                        web_search: crate::__private::required(
+                            v_web_search,
+                            "web_search",
+                            &mut missing,
+                        ),
+                        image_generation: crate::__private::required(
+                            v_image_generation,
+                            "image_generation",
+                            &mut missing,
+                        ),
+                        mcp: crate::__private::required(v_mcp, "mcp", &mut missing),
+                        code_interpreter: crate::__private::required(
+                            v_code_interpreter,
+                            "code_interpreter",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12177,25 +13302,34 @@ impl<'de> Deserialize<'de> for ProjectHostedToolPermissionsUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_search" => crate::__private::put(
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
-                        "web_search" => crate::__private::put(
+                        "web_search" => crate::__private::field(
+                            &mut map,
                             &mut v_web_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "web_search",
                         )?,
-                        "image_generation" => crate::__private::put(
+                        "image_generation" => crate::__private::field(
+                            &mut map,
                             &mut v_image_generation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "image_generation",
                         )?,
-                        "mcp" => crate::__private::put(&mut v_mcp, map.next_value()?, "mcp")?,
-                        "code_interpreter" => crate::__private::put(
+                        "mcp" => crate::__private::field(
+                            &mut map,
+                            &mut v_mcp,
+                            core::marker::PhantomData,
+                            "mcp",
+                        )?,
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "code_interpreter",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -12276,40 +13410,51 @@ impl<'de> Deserialize<'de> for ProjectListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12363,28 +13508,41 @@ impl<'de> Deserialize<'de> for ProjectModelPermissions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "mode" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "mode" => crate::__private::field(
+                            &mut map,
                             &mut v_mode,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "mode",
                         )?,
-                        "model_ids" => crate::__private::put(
+                        "model_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_model_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectModelPermissions {
-                    object: v_object.unwrap_or_default(),
-                    mode: crate::__private::required(v_mode, "mode")?,
-                    model_ids: crate::__private::required(v_model_ids, "model_ids")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectModelPermissions {
+                        object: v_object.unwrap_or_default(),
+                        mode: crate::__private::required(v_mode, "mode", &mut missing),
+                        model_ids: crate::__private::required(
+                            v_model_ids,
+                            "model_ids",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12433,22 +13591,30 @@ impl<'de> Deserialize<'de> for ProjectModelPermissionsDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectModelPermissionsDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectModelPermissionsDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12506,24 +13672,34 @@ impl<'de> Deserialize<'de> for ProjectModelPermissionsUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mode" => crate::__private::put(
+                        "mode" => crate::__private::field(
+                            &mut map,
                             &mut v_mode,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "mode",
                         )?,
-                        "model_ids" => crate::__private::put(
+                        "model_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_model_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectModelPermissionsUpdateRequest {
-                    mode: crate::__private::required(v_mode, "mode")?,
-                    model_ids: crate::__private::required(v_model_ids, "model_ids")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectModelPermissionsUpdateRequest {
+                        mode: crate::__private::required(v_mode, "mode", &mut missing),
+                        model_ids: crate::__private::required(
+                            v_model_ids,
+                            "model_ids",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12599,72 +13775,89 @@ impl<'de> Deserialize<'de> for ProjectRateLimit {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "max_requests_per_1_minute" => crate::__private::put(
+                        "max_requests_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "max_requests_per_1_minute",
                         )?,
-                        "max_tokens_per_1_minute" => crate::__private::put(
+                        "max_tokens_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_tokens_per_1_minute,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "max_tokens_per_1_minute",
                         )?,
-                        "max_images_per_1_minute" => crate::__private::put(
+                        "max_images_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_images_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_images_per_1_minute",
                         )?,
-                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
+                        "max_audio_megabytes_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_audio_megabytes_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_audio_megabytes_per_1_minute",
                         )?,
-                        "max_requests_per_1_day" => crate::__private::put(
+                        "max_requests_per_1_day" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_day,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_requests_per_1_day",
                         )?,
-                        "batch_1_day_max_input_tokens" => crate::__private::put(
+                        "batch_1_day_max_input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_1_day_max_input_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "batch_1_day_max_input_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectRateLimit {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    max_requests_per_1_minute: crate::__private::required(
-                        v_max_requests_per_1_minute,
-                        "max_requests_per_1_minute",
-                    )?,
-                    max_tokens_per_1_minute: crate::__private::required(
-                        v_max_tokens_per_1_minute,
-                        "max_tokens_per_1_minute",
-                    )?,
-                    max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
-                    max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
-                        .unwrap_or_default(),
-                    max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
-                    batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
-                        .unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectRateLimit {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        max_requests_per_1_minute: crate::__private::required(
+                            v_max_requests_per_1_minute,
+                            "max_requests_per_1_minute",
+                            &mut missing,
+                        ),
+                        max_tokens_per_1_minute: crate::__private::required(
+                            v_max_tokens_per_1_minute,
+                            "max_tokens_per_1_minute",
+                            &mut missing,
+                        ),
+                        max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
+                        max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
+                            .unwrap_or_default(),
+                        max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
+                        batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
+                            .unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12740,40 +13933,51 @@ impl<'de> Deserialize<'de> for ProjectRateLimitListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectRateLimitListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectRateLimitListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12842,34 +14046,40 @@ impl<'de> Deserialize<'de> for ProjectRateLimitUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "max_requests_per_1_minute" => crate::__private::put(
+                        "max_requests_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_requests_per_1_minute",
                         )?,
-                        "max_tokens_per_1_minute" => crate::__private::put(
+                        "max_tokens_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_tokens_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_tokens_per_1_minute",
                         )?,
-                        "max_images_per_1_minute" => crate::__private::put(
+                        "max_images_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_images_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_images_per_1_minute",
                         )?,
-                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
+                        "max_audio_megabytes_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_audio_megabytes_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_audio_megabytes_per_1_minute",
                         )?,
-                        "max_requests_per_1_day" => crate::__private::put(
+                        "max_requests_per_1_day" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_day,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_requests_per_1_day",
                         )?,
-                        "batch_1_day_max_input_tokens" => crate::__private::put(
+                        "batch_1_day_max_input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_1_day_max_input_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "batch_1_day_max_input_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -12953,40 +14163,55 @@ impl<'de> Deserialize<'de> for ProjectServiceAccount {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccount {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccount {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13047,40 +14272,55 @@ impl<'de> Deserialize<'de> for ProjectServiceAccountApiKey {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "value" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccountApiKey {
-                    object: v_object.unwrap_or_default(),
-                    value: crate::__private::required(v_value, "value")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccountApiKey {
+                        object: v_object.unwrap_or_default(),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13132,24 +14372,31 @@ impl<'de> Deserialize<'de> for ProjectServiceAccountCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "create_service_account_only" => crate::__private::put(
+                        "create_service_account_only" => crate::__private::field(
+                            &mut map,
                             &mut v_create_service_account_only,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "create_service_account_only",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccountCreateRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    create_service_account_only: v_create_service_account_only.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccountCreateRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        create_service_account_only: v_create_service_account_only
+                            .unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13209,44 +14456,62 @@ impl<'de> Deserialize<'de> for ProjectServiceAccountCreateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "api_key" => {
-                            crate::__private::put(&mut v_api_key, map.next_value()?, "api_key")?
-                        }
+                        "api_key" => crate::__private::field(
+                            &mut map,
+                            &mut v_api_key,
+                            core::marker::PhantomData,
+                            "api_key",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccountCreateResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    api_key: crate::__private::or_absent(v_api_key),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccountCreateResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        api_key: crate::__private::or_absent(v_api_key),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13312,28 +14577,37 @@ impl<'de> Deserialize<'de> for ProjectServiceAccountDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccountDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccountDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13393,40 +14667,51 @@ impl<'de> Deserialize<'de> for ProjectServiceAccountListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectServiceAccountListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectServiceAccountListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13501,48 +14786,66 @@ impl<'de> Deserialize<'de> for ProjectSpendAlert {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "threshold_amount" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => {
-                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
-                        }
-                        "interval" => {
-                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
-                        }
-                        "notification_channel" => crate::__private::put(
+                        "currency" => crate::__private::field(
+                            &mut map,
+                            &mut v_currency,
+                            core::marker::PhantomData,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::field(
+                            &mut map,
+                            &mut v_interval,
+                            core::marker::PhantomData,
+                            "interval",
+                        )?,
+                        "notification_channel" => crate::__private::field(
+                            &mut map,
                             &mut v_notification_channel,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "notification_channel",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectSpendAlert {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: v_currency.unwrap_or_default(),
-                    interval: v_interval.unwrap_or_default(),
-                    notification_channel: crate::__private::required(
-                        v_notification_channel,
-                        "notification_channel",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectSpendAlert {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: v_currency.unwrap_or_default(),
+                        interval: v_interval.unwrap_or_default(),
+                        notification_channel: crate::__private::required(
+                            v_notification_channel,
+                            "notification_channel",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13604,28 +14907,37 @@ impl<'de> Deserialize<'de> for ProjectSpendAlertDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectSpendAlertDeletedResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectSpendAlertDeletedResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13683,40 +14995,51 @@ impl<'de> Deserialize<'de> for ProjectSpendAlertListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectSpendAlertListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectSpendAlertListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13768,22 +15091,30 @@ impl<'de> Deserialize<'de> for ProjectSpendLimitDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectSpendLimitDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectSpendLimitDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13841,43 +15172,59 @@ impl<'de> Deserialize<'de> for ProjectSpendLimitResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "threshold_amount" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => crate::__private::put(
+                        "currency" => crate::__private::field(
+                            &mut map,
                             &mut v_currency,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "currency",
                         )?,
-                        "interval" => crate::__private::put(
+                        "interval" => crate::__private::field(
+                            &mut map,
                             &mut v_interval,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "interval",
                         )?,
-                        "enforcement" => crate::__private::put(
+                        "enforcement" => crate::__private::field(
+                            &mut map,
                             &mut v_enforcement,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "enforcement",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectSpendLimitResource {
-                    object: v_object.unwrap_or_default(),
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: crate::__private::required(v_currency, "currency")?,
-                    interval: crate::__private::required(v_interval, "interval")?,
-                    enforcement: crate::__private::required(v_enforcement, "enforcement")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectSpendLimitResource {
+                        object: v_object.unwrap_or_default(),
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: crate::__private::required(v_currency, "currency", &mut missing),
+                        interval: crate::__private::required(v_interval, "interval", &mut missing),
+                        enforcement: crate::__private::required(
+                            v_enforcement,
+                            "enforcement",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13936,14 +15283,16 @@ impl<'de> Deserialize<'de> for ProjectUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "external_key_id" => crate::__private::put(
+                        "external_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_external_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "external_key_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -14015,46 +15364,58 @@ impl<'de> Deserialize<'de> for ProjectUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
-                        "added_at" => crate::__private::put(
+                        "added_at" => crate::__private::field(
+                            &mut map,
                             &mut v_added_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "added_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectUser {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: v_name.unwrap_or_default(),
-                    email: v_email.unwrap_or_default(),
-                    role: crate::__private::required(v_role, "role")?,
-                    added_at: crate::__private::required(v_added_at, "added_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectUser {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        email: v_email.unwrap_or_default(),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        added_at: crate::__private::required(v_added_at, "added_at", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14111,30 +15472,37 @@ impl<'de> Deserialize<'de> for ProjectUserCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectUserCreateRequest {
-                    user_id: v_user_id.unwrap_or_default(),
-                    email: v_email.unwrap_or_default(),
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectUserCreateRequest {
+                        user_id: v_user_id.unwrap_or_default(),
+                        email: v_email.unwrap_or_default(),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14186,28 +15554,37 @@ impl<'de> Deserialize<'de> for ProjectUserDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectUserDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectUserDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14267,42 +15644,51 @@ impl<'de> Deserialize<'de> for ProjectUserListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProjectUserListResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProjectUserListResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14351,9 +15737,10 @@ impl<'de> Deserialize<'de> for ProjectUserUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -14406,18 +15793,23 @@ impl<'de> Deserialize<'de> for PublicAssignOrganizationGroupRoleBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role_id" => crate::__private::put(
+                        "role_id" => crate::__private::field(
+                            &mut map,
                             &mut v_role_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(PublicAssignOrganizationGroupRoleBody {
-                    role_id: crate::__private::required(v_role_id, "role_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    PublicAssignOrganizationGroupRoleBody {
+                        role_id: crate::__private::required(v_role_id, "role_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14468,30 +15860,45 @@ impl<'de> Deserialize<'de> for PublicCreateOrganizationRoleBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role_name" => crate::__private::put(
+                        "role_name" => crate::__private::field(
+                            &mut map,
                             &mut v_role_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role_name",
                         )?,
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "permissions",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(PublicCreateOrganizationRoleBody {
-                    role_name: crate::__private::required(v_role_name, "role_name")?,
-                    permissions: crate::__private::required(v_permissions, "permissions")?,
-                    description: v_description.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    PublicCreateOrganizationRoleBody {
+                        role_name: crate::__private::required(
+                            v_role_name,
+                            "role_name",
+                            &mut missing,
+                        ),
+                        permissions: crate::__private::required(
+                            v_permissions,
+                            "permissions",
+                            &mut missing,
+                        ),
+                        description: v_description.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14576,34 +15983,44 @@ impl<'de> Deserialize<'de> for PublicRoleListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next" => crate::__private::put(
+                        "next" => crate::__private::field(
+                            &mut map,
                             &mut v_next,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(PublicRoleListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next: crate::__private::or_absent(v_next),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    PublicRoleListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next: crate::__private::or_absent(v_next),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14659,19 +16076,22 @@ impl<'de> Deserialize<'de> for PublicUpdateOrganizationRoleBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "permissions",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "role_name" => crate::__private::put(
+                        "role_name" => crate::__private::field(
+                            &mut map,
                             &mut v_role_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role_name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -14730,9 +16150,10 @@ impl<'de> Deserialize<'de> for RetrieveProjectGroupParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "group_type" => crate::__private::put(
+                        "group_type" => crate::__private::field(
+                            &mut map,
                             &mut v_group_type,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "group_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -14803,55 +16224,77 @@ impl<'de> Deserialize<'de> for Role {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "permissions" => crate::__private::put(
+                        "permissions" => crate::__private::field(
+                            &mut map,
                             &mut v_permissions,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "permissions",
                         )?,
-                        "resource_type" => crate::__private::put(
+                        "resource_type" => crate::__private::field(
+                            &mut map,
                             &mut v_resource_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "resource_type",
                         )?,
-                        "predefined_role" => crate::__private::put(
+                        "predefined_role" => crate::__private::field(
+                            &mut map,
                             &mut v_predefined_role,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "predefined_role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Role {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::or_absent(v_description),
-                    permissions: crate::__private::required(v_permissions, "permissions")?,
-                    resource_type: crate::__private::required(v_resource_type, "resource_type")?,
-                    predefined_role: crate::__private::required(
-                        v_predefined_role,
-                        "predefined_role",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Role {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::or_absent(v_description),
+                        permissions: crate::__private::required(
+                            v_permissions,
+                            "permissions",
+                            &mut missing,
+                        ),
+                        resource_type: crate::__private::required(
+                            v_resource_type,
+                            "resource_type",
+                            &mut missing,
+                        ),
+                        predefined_role: crate::__private::required(
+                            v_predefined_role,
+                            "predefined_role",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14915,28 +16358,37 @@ impl<'de> Deserialize<'de> for RoleDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RoleDeletedResource {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RoleDeletedResource {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14991,34 +16443,44 @@ impl<'de> Deserialize<'de> for RoleListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next" => crate::__private::put(
+                        "next" => crate::__private::field(
+                            &mut map,
                             &mut v_next,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RoleListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next: crate::__private::or_absent(v_next),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RoleListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next: crate::__private::or_absent(v_next),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15079,40 +16541,55 @@ impl<'de> Deserialize<'de> for ServiceAccountApiKeyBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "value" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ServiceAccountApiKeyBody {
-                    object: v_object.unwrap_or_default(),
-                    value: crate::__private::required(v_value, "value")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ServiceAccountApiKeyBody {
+                        object: v_object.unwrap_or_default(),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15167,26 +16644,41 @@ impl<'de> Deserialize<'de> for SpendAlertNotificationChannel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "recipients" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "recipients" => crate::__private::field(
+                            &mut map,
                             &mut v_recipients,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "recipients",
                         )?,
-                        "subject_prefix" => crate::__private::put(
+                        "subject_prefix" => crate::__private::field(
+                            &mut map,
                             &mut v_subject_prefix,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "subject_prefix",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SpendAlertNotificationChannel {
-                    r#type: v_type.unwrap_or_default(),
-                    recipients: crate::__private::required(v_recipients, "recipients")?,
-                    subject_prefix: v_subject_prefix.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SpendAlertNotificationChannel {
+                        r#type: v_type.unwrap_or_default(),
+                        recipients: crate::__private::required(
+                            v_recipients,
+                            "recipients",
+                            &mut missing,
+                        ),
+                        subject_prefix: v_subject_prefix.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15240,18 +16732,23 @@ impl<'de> Deserialize<'de> for SpendLimitEnforcement {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SpendLimitEnforcement {
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SpendLimitEnforcement {
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15314,21 +16811,27 @@ impl<'de> Deserialize<'de> for ToggleCertificatesRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "certificate_ids" => crate::__private::put(
+                        "certificate_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "certificate_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToggleCertificatesRequest {
-                    certificate_ids: crate::__private::required(
-                        v_certificate_ids,
-                        "certificate_ids",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToggleCertificatesRequest {
+                        certificate_ids: crate::__private::required(
+                            v_certificate_ids,
+                            "certificate_ids",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15373,18 +16876,23 @@ impl<'de> Deserialize<'de> for UpdateGroupBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateGroupBody {
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateGroupBody {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15429,18 +16937,27 @@ impl<'de> Deserialize<'de> for UpdateOrganizationDataRetentionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "retention_type" => crate::__private::put(
+                        "retention_type" => crate::__private::field(
+                            &mut map,
                             &mut v_retention_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "retention_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateOrganizationDataRetentionBody {
-                    retention_type: crate::__private::required(v_retention_type, "retention_type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateOrganizationDataRetentionBody {
+                        retention_type: crate::__private::required(
+                            v_retention_type,
+                            "retention_type",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15494,29 +17011,41 @@ impl<'de> Deserialize<'de> for UpdateOrganizationSpendLimitBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "threshold_amount" => crate::__private::put(
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => {
-                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
-                        }
-                        "interval" => {
-                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
-                        }
+                        "currency" => crate::__private::field(
+                            &mut map,
+                            &mut v_currency,
+                            core::marker::PhantomData,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::field(
+                            &mut map,
+                            &mut v_interval,
+                            core::marker::PhantomData,
+                            "interval",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateOrganizationSpendLimitBody {
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: v_currency.unwrap_or_default(),
-                    interval: v_interval.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateOrganizationSpendLimitBody {
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: v_currency.unwrap_or_default(),
+                        interval: v_interval.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15563,18 +17092,27 @@ impl<'de> Deserialize<'de> for UpdateProjectDataRetentionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "retention_type" => crate::__private::put(
+                        "retention_type" => crate::__private::field(
+                            &mut map,
                             &mut v_retention_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "retention_type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateProjectDataRetentionBody {
-                    retention_type: crate::__private::required(v_retention_type, "retention_type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateProjectDataRetentionBody {
+                        retention_type: crate::__private::required(
+                            v_retention_type,
+                            "retention_type",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15626,12 +17164,18 @@ impl<'de> Deserialize<'de> for UpdateProjectServiceAccountBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -15694,29 +17238,41 @@ impl<'de> Deserialize<'de> for UpdateProjectSpendLimitBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "threshold_amount" => crate::__private::put(
+                        "threshold_amount" => crate::__private::field(
+                            &mut map,
                             &mut v_threshold_amount,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "threshold_amount",
                         )?,
-                        "currency" => {
-                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
-                        }
-                        "interval" => {
-                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
-                        }
+                        "currency" => crate::__private::field(
+                            &mut map,
+                            &mut v_currency,
+                            core::marker::PhantomData,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::field(
+                            &mut map,
+                            &mut v_interval,
+                            core::marker::PhantomData,
+                            "interval",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateProjectSpendLimitBody {
-                    threshold_amount: crate::__private::required(
-                        v_threshold_amount,
-                        "threshold_amount",
-                    )?,
-                    currency: v_currency.unwrap_or_default(),
-                    interval: v_interval.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateProjectSpendLimitBody {
+                        threshold_amount: crate::__private::required(
+                            v_threshold_amount,
+                            "threshold_amount",
+                            &mut missing,
+                        ),
+                        currency: v_currency.unwrap_or_default(),
+                        interval: v_interval.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15766,24 +17322,34 @@ impl<'de> Deserialize<'de> for UploadCertificateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "certificate" => crate::__private::put(
+                        "certificate" => crate::__private::field(
+                            &mut map,
                             &mut v_certificate,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "certificate",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UploadCertificateRequest {
-                    name: v_name.unwrap_or_default(),
-                    certificate: crate::__private::required(v_certificate, "certificate")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UploadCertificateRequest {
+                        name: v_name.unwrap_or_default(),
+                        certificate: crate::__private::required(
+                            v_certificate,
+                            "certificate",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15865,66 +17431,90 @@ impl<'de> Deserialize<'de> for UsageAudioSpeechesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageAudioSpeechesParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageAudioSpeechesParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16036,55 +17626,73 @@ impl<'de> Deserialize<'de> for UsageAudioSpeechesResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "characters" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "characters" => crate::__private::field(
+                            &mut map,
                             &mut v_characters,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "characters",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageAudioSpeechesResult {
-                    object: v_object.unwrap_or_default(),
-                    characters: crate::__private::required(v_characters, "characters")?,
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageAudioSpeechesResult {
+                        object: v_object.unwrap_or_default(),
+                        characters: crate::__private::required(
+                            v_characters,
+                            "characters",
+                            &mut missing,
+                        ),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16181,66 +17789,90 @@ impl<'de> Deserialize<'de> for UsageAudioTranscriptionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageAudioTranscriptionsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageAudioTranscriptionsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16332,55 +17964,69 @@ impl<'de> Deserialize<'de> for UsageAudioTranscriptionsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "seconds" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "seconds",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageAudioTranscriptionsResult {
-                    object: v_object.unwrap_or_default(),
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageAudioTranscriptionsResult {
+                        object: v_object.unwrap_or_default(),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16465,52 +18111,69 @@ impl<'de> Deserialize<'de> for UsageCodeInterpreterSessionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageCodeInterpreterSessionsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageCodeInterpreterSessionsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16579,28 +18242,41 @@ impl<'de> Deserialize<'de> for UsageCodeInterpreterSessionsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "num_sessions" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "num_sessions" => crate::__private::field(
+                            &mut map,
                             &mut v_num_sessions,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_sessions",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageCodeInterpreterSessionsResult {
-                    object: v_object.unwrap_or_default(),
-                    num_sessions: crate::__private::required(v_num_sessions, "num_sessions")?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageCodeInterpreterSessionsResult {
+                        object: v_object.unwrap_or_default(),
+                        num_sessions: crate::__private::required(
+                            v_num_sessions,
+                            "num_sessions",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16687,68 +18363,97 @@ impl<'de> Deserialize<'de> for UsageCompletionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "batch" => crate::__private::put(&mut v_batch, map.next_value()?, "batch")?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "batch" => crate::__private::field(
+                            &mut map,
+                            &mut v_batch,
+                            core::marker::PhantomData,
+                            "batch",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageCompletionsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    batch: v_batch.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageCompletionsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        batch: v_batch.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16916,141 +18621,182 @@ impl<'de> Deserialize<'de> for UsageCompletionsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "input_tokens" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "input_cached_tokens" => crate::__private::put(
+                        "input_cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_cached_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_cached_tokens",
                         )?,
-                        "input_cache_write_tokens" => crate::__private::put(
+                        "input_cache_write_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_cache_write_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_cache_write_tokens",
                         )?,
-                        "input_uncached_tokens" => crate::__private::put(
+                        "input_uncached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_uncached_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_uncached_tokens",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "input_text_tokens" => crate::__private::put(
+                        "input_text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_text_tokens",
                         )?,
-                        "output_text_tokens" => crate::__private::put(
+                        "output_text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_text_tokens",
                         )?,
-                        "input_cached_text_tokens" => crate::__private::put(
+                        "input_cached_text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_cached_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_cached_text_tokens",
                         )?,
-                        "input_audio_tokens" => crate::__private::put(
+                        "input_audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_audio_tokens",
                         )?,
-                        "input_cached_audio_tokens" => crate::__private::put(
+                        "input_cached_audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_cached_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_cached_audio_tokens",
                         )?,
-                        "output_audio_tokens" => crate::__private::put(
+                        "output_audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_audio_tokens",
                         )?,
-                        "input_image_tokens" => crate::__private::put(
+                        "input_image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_image_tokens",
                         )?,
-                        "input_cached_image_tokens" => crate::__private::put(
+                        "input_cached_image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_cached_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_cached_image_tokens",
                         )?,
-                        "output_image_tokens" => crate::__private::put(
+                        "output_image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_image_tokens",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "batch" => crate::__private::put(&mut v_batch, map.next_value()?, "batch")?,
-                        "service_tier" => crate::__private::put(
+                        "batch" => crate::__private::field(
+                            &mut map,
+                            &mut v_batch,
+                            core::marker::PhantomData,
+                            "batch",
+                        )?,
+                        "service_tier" => crate::__private::field(
+                            &mut map,
                             &mut v_service_tier,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "service_tier",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageCompletionsResult {
-                    object: v_object.unwrap_or_default(),
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    input_cached_tokens: v_input_cached_tokens.unwrap_or_default(),
-                    input_cache_write_tokens: v_input_cache_write_tokens.unwrap_or_default(),
-                    input_uncached_tokens: v_input_uncached_tokens.unwrap_or_default(),
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    input_text_tokens: v_input_text_tokens.unwrap_or_default(),
-                    output_text_tokens: v_output_text_tokens.unwrap_or_default(),
-                    input_cached_text_tokens: v_input_cached_text_tokens.unwrap_or_default(),
-                    input_audio_tokens: v_input_audio_tokens.unwrap_or_default(),
-                    input_cached_audio_tokens: v_input_cached_audio_tokens.unwrap_or_default(),
-                    output_audio_tokens: v_output_audio_tokens.unwrap_or_default(),
-                    input_image_tokens: v_input_image_tokens.unwrap_or_default(),
-                    input_cached_image_tokens: v_input_cached_image_tokens.unwrap_or_default(),
-                    output_image_tokens: v_output_image_tokens.unwrap_or_default(),
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    batch: v_batch.unwrap_or_default(),
-                    service_tier: v_service_tier.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageCompletionsResult {
+                        object: v_object.unwrap_or_default(),
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        input_cached_tokens: v_input_cached_tokens.unwrap_or_default(),
+                        input_cache_write_tokens: v_input_cache_write_tokens.unwrap_or_default(),
+                        input_uncached_tokens: v_input_uncached_tokens.unwrap_or_default(),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        input_text_tokens: v_input_text_tokens.unwrap_or_default(),
+                        output_text_tokens: v_output_text_tokens.unwrap_or_default(),
+                        input_cached_text_tokens: v_input_cached_text_tokens.unwrap_or_default(),
+                        input_audio_tokens: v_input_audio_tokens.unwrap_or_default(),
+                        input_cached_audio_tokens: v_input_cached_audio_tokens.unwrap_or_default(),
+                        output_audio_tokens: v_output_audio_tokens.unwrap_or_default(),
+                        input_image_tokens: v_input_image_tokens.unwrap_or_default(),
+                        input_cached_image_tokens: v_input_cached_image_tokens.unwrap_or_default(),
+                        output_image_tokens: v_output_image_tokens.unwrap_or_default(),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        batch: v_batch.unwrap_or_default(),
+                        service_tier: v_service_tier.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17168,58 +18914,76 @@ impl<'de> Deserialize<'de> for UsageCostsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "api_key_ids" => crate::__private::put(
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageCostsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageCostsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17328,66 +19092,90 @@ impl<'de> Deserialize<'de> for UsageEmbeddingsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageEmbeddingsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageEmbeddingsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17479,55 +19267,73 @@ impl<'de> Deserialize<'de> for UsageEmbeddingsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "input_tokens" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageEmbeddingsResult {
-                    object: v_object.unwrap_or_default(),
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageEmbeddingsResult {
+                        object: v_object.unwrap_or_default(),
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17624,68 +19430,90 @@ impl<'de> Deserialize<'de> for UsageFileSearchCallsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "vector_store_ids" => crate::__private::put(
+                        "vector_store_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "vector_store_ids",
                         )?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageFileSearchCallsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    vector_store_ids: v_vector_store_ids.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageFileSearchCallsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        vector_store_ids: v_vector_store_ids.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17785,46 +19613,62 @@ impl<'de> Deserialize<'de> for UsageFileSearchCallsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "num_requests" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "num_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "vector_store_id" => crate::__private::put(
+                        "vector_store_id" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "vector_store_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageFileSearchCallsResult {
-                    object: v_object.unwrap_or_default(),
-                    num_requests: crate::__private::required(v_num_requests, "num_requests")?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    vector_store_id: v_vector_store_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageFileSearchCallsResult {
+                        object: v_object.unwrap_or_default(),
+                        num_requests: crate::__private::required(
+                            v_num_requests,
+                            "num_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        vector_store_id: v_vector_store_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17925,72 +19769,104 @@ impl<'de> Deserialize<'de> for UsageImagesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "sources" => {
-                            crate::__private::put(&mut v_sources, map.next_value()?, "sources")?
-                        }
-                        "sizes" => crate::__private::put(&mut v_sizes, map.next_value()?, "sizes")?,
-                        "project_ids" => crate::__private::put(
+                        "sources" => crate::__private::field(
+                            &mut map,
+                            &mut v_sources,
+                            core::marker::PhantomData,
+                            "sources",
+                        )?,
+                        "sizes" => crate::__private::field(
+                            &mut map,
+                            &mut v_sizes,
+                            core::marker::PhantomData,
+                            "sizes",
+                        )?,
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageImagesParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    sources: v_sources.unwrap_or_default(),
-                    sizes: v_sizes.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageImagesParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        sources: v_sources.unwrap_or_default(),
+                        sizes: v_sizes.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18137,67 +20013,83 @@ impl<'de> Deserialize<'de> for UsageImagesResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "images" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "images" => crate::__private::field(
+                            &mut map,
                             &mut v_images,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "images",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "source",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "size",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageImagesResult {
-                    object: v_object.unwrap_or_default(),
-                    images: crate::__private::required(v_images, "images")?,
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    source: v_source.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageImagesResult {
+                        object: v_object.unwrap_or_default(),
+                        images: crate::__private::required(v_images, "images", &mut missing),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        source: v_source.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18296,66 +20188,90 @@ impl<'de> Deserialize<'de> for UsageModerationsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageModerationsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageModerationsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18447,55 +20363,73 @@ impl<'de> Deserialize<'de> for UsageModerationsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "input_tokens" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "num_model_requests" => crate::__private::put(
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageModerationsResult {
-                    object: v_object.unwrap_or_default(),
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageModerationsResult {
+                        object: v_object.unwrap_or_default(),
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18562,34 +20496,44 @@ impl<'de> Deserialize<'de> for UsageResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next_page" => crate::__private::put(
+                        "next_page" => crate::__private::field(
+                            &mut map,
                             &mut v_next_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next_page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next_page: crate::__private::or_absent(v_next_page),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next_page: crate::__private::or_absent(v_next_page),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18645,34 +20589,48 @@ impl<'de> Deserialize<'de> for UsageTimeBucket {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "start_time" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "end_time",
                         )?,
-                        "results" => crate::__private::put(
+                        "results" => crate::__private::field(
+                            &mut map,
                             &mut v_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "results",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageTimeBucket {
-                    object: v_object.unwrap_or_default(),
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: crate::__private::required(v_end_time, "end_time")?,
-                    results: crate::__private::required(v_results, "results")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageTimeBucket {
+                        object: v_object.unwrap_or_default(),
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: crate::__private::required(v_end_time, "end_time", &mut missing),
+                        results: crate::__private::required(v_results, "results", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18772,52 +20730,69 @@ impl<'de> Deserialize<'de> for UsageVectorStoresParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageVectorStoresParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageVectorStoresParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18885,28 +20860,41 @@ impl<'de> Deserialize<'de> for UsageVectorStoresResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage_bytes" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage_bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_usage_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "usage_bytes",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageVectorStoresResult {
-                    object: v_object.unwrap_or_default(),
-                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageVectorStoresResult {
+                        object: v_object.unwrap_or_default(),
+                        usage_bytes: crate::__private::required(
+                            v_usage_bytes,
+                            "usage_bytes",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18994,72 +20982,97 @@ impl<'de> Deserialize<'de> for UsageWebSearchCallsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "start_time" => crate::__private::put(
+                        "start_time" => crate::__private::field(
+                            &mut map,
                             &mut v_start_time,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_time",
                         )?,
-                        "end_time" => crate::__private::put(
+                        "end_time" => crate::__private::field(
+                            &mut map,
                             &mut v_end_time,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "end_time",
                         )?,
-                        "bucket_width" => crate::__private::put(
+                        "bucket_width" => crate::__private::field(
+                            &mut map,
                             &mut v_bucket_width,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "bucket_width",
                         )?,
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "project_ids",
                         )?,
-                        "user_ids" => {
-                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
-                        }
-                        "api_key_ids" => crate::__private::put(
+                        "user_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_user_ids,
+                            core::marker::PhantomData,
+                            "user_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "api_key_ids",
                         )?,
-                        "models" => {
-                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
-                        }
-                        "context_levels" => crate::__private::put(
+                        "models" => crate::__private::field(
+                            &mut map,
+                            &mut v_models,
+                            core::marker::PhantomData,
+                            "models",
+                        )?,
+                        "context_levels" => crate::__private::field(
+                            &mut map,
                             &mut v_context_levels,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "context_levels",
                         )?,
-                        "group_by" => {
-                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
-                        }
-                        "limit" => crate::__private::put(
+                        "group_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_group_by,
+                            core::marker::PhantomData,
+                            "group_by",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "page" => crate::__private::put(
+                        "page" => crate::__private::field(
+                            &mut map,
                             &mut v_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageWebSearchCallsParams {
-                    start_time: crate::__private::required(v_start_time, "start_time")?,
-                    end_time: v_end_time.unwrap_or_default(),
-                    bucket_width: v_bucket_width.unwrap_or_default(),
-                    project_ids: v_project_ids.unwrap_or_default(),
-                    user_ids: v_user_ids.unwrap_or_default(),
-                    api_key_ids: v_api_key_ids.unwrap_or_default(),
-                    models: v_models.unwrap_or_default(),
-                    context_levels: v_context_levels.unwrap_or_default(),
-                    group_by: v_group_by.unwrap_or_default(),
-                    limit: v_limit.unwrap_or_default(),
-                    page: v_page.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageWebSearchCallsParams {
+                        start_time: crate::__private::required(
+                            v_start_time,
+                            "start_time",
+                            &mut missing,
+                        ),
+                        end_time: v_end_time.unwrap_or_default(),
+                        bucket_width: v_bucket_width.unwrap_or_default(),
+                        project_ids: v_project_ids.unwrap_or_default(),
+                        user_ids: v_user_ids.unwrap_or_default(),
+                        api_key_ids: v_api_key_ids.unwrap_or_default(),
+                        models: v_models.unwrap_or_default(),
+                        context_levels: v_context_levels.unwrap_or_default(),
+                        group_by: v_group_by.unwrap_or_default(),
+                        limit: v_limit.unwrap_or_default(),
+                        page: v_page.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19170,61 +21183,80 @@ impl<'de> Deserialize<'de> for UsageWebSearchCallsResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "num_model_requests" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "num_model_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_model_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_model_requests",
                         )?,
-                        "num_requests" => crate::__private::put(
+                        "num_requests" => crate::__private::field(
+                            &mut map,
                             &mut v_num_requests,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "num_requests",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "user_id" => crate::__private::put(
+                        "user_id" => crate::__private::field(
+                            &mut map,
                             &mut v_user_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user_id",
                         )?,
-                        "api_key_id" => crate::__private::put(
+                        "api_key_id" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "api_key_id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "context_level" => crate::__private::put(
+                        "context_level" => crate::__private::field(
+                            &mut map,
                             &mut v_context_level,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "context_level",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UsageWebSearchCallsResult {
-                    object: v_object.unwrap_or_default(),
-                    num_model_requests: crate::__private::required(
-                        v_num_model_requests,
-                        "num_model_requests",
-                    )?,
-                    num_requests: crate::__private::required(v_num_requests, "num_requests")?,
-                    project_id: v_project_id.unwrap_or_default(),
-                    user_id: v_user_id.unwrap_or_default(),
-                    api_key_id: v_api_key_id.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    context_level: v_context_level.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UsageWebSearchCallsResult {
+                        object: v_object.unwrap_or_default(),
+                        num_model_requests: crate::__private::required(
+                            v_num_model_requests,
+                            "num_model_requests",
+                            &mut missing,
+                        ),
+                        num_requests: crate::__private::required(
+                            v_num_requests,
+                            "num_requests",
+                            &mut missing,
+                        ),
+                        project_id: v_project_id.unwrap_or_default(),
+                        user_id: v_user_id.unwrap_or_default(),
+                        api_key_id: v_api_key_id.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        context_level: v_context_level.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19339,101 +21371,129 @@ impl<'de> Deserialize<'de> for User {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
-                        "added_at" => crate::__private::put(
+                        "added_at" => crate::__private::field(
+                            &mut map,
                             &mut v_added_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "added_at",
                         )?,
-                        "is_default" => crate::__private::put(
+                        "is_default" => crate::__private::field(
+                            &mut map,
                             &mut v_is_default,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "is_default",
                         )?,
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "created",
                         )?,
-                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
-                        "is_service_account" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
+                            &mut v_user,
+                            core::marker::PhantomData,
+                            "user",
+                        )?,
+                        "is_service_account" => crate::__private::field(
+                            &mut map,
                             &mut v_is_service_account,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "is_service_account",
                         )?,
-                        "is_scale_tier_authorized_purchaser" => crate::__private::put(
+                        "is_scale_tier_authorized_purchaser" => crate::__private::field(
+                            &mut map,
                             &mut v_is_scale_tier_authorized_purchaser,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "is_scale_tier_authorized_purchaser",
                         )?,
-                        "is_scim_managed" => crate::__private::put(
+                        "is_scim_managed" => crate::__private::field(
+                            &mut map,
                             &mut v_is_scim_managed,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "is_scim_managed",
                         )?,
-                        "api_key_last_used_at" => crate::__private::put(
+                        "api_key_last_used_at" => crate::__private::field(
+                            &mut map,
                             &mut v_api_key_last_used_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "api_key_last_used_at",
                         )?,
-                        "technical_level" => crate::__private::put(
+                        "technical_level" => crate::__private::field(
+                            &mut map,
                             &mut v_technical_level,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "technical_level",
                         )?,
-                        "developer_persona" => crate::__private::put(
+                        "developer_persona" => crate::__private::field(
+                            &mut map,
                             &mut v_developer_persona,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "developer_persona",
                         )?,
-                        "projects" => {
-                            crate::__private::put(&mut v_projects, map.next_value()?, "projects")?
-                        }
+                        "projects" => crate::__private::field(
+                            &mut map,
+                            &mut v_projects,
+                            core::marker::PhantomData,
+                            "projects",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(User {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: v_name.unwrap_or_default(),
-                    email: v_email.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    added_at: crate::__private::required(v_added_at, "added_at")?,
-                    is_default: v_is_default.unwrap_or_default(),
-                    created: v_created.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    is_service_account: v_is_service_account.unwrap_or_default(),
-                    is_scale_tier_authorized_purchaser: v_is_scale_tier_authorized_purchaser
-                        .unwrap_or_default(),
-                    is_scim_managed: v_is_scim_managed.unwrap_or_default(),
-                    api_key_last_used_at: v_api_key_last_used_at.unwrap_or_default(),
-                    technical_level: v_technical_level.unwrap_or_default(),
-                    developer_persona: v_developer_persona.unwrap_or_default(),
-                    projects: v_projects.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    User {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        email: v_email.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        added_at: crate::__private::required(v_added_at, "added_at", &mut missing),
+                        is_default: v_is_default.unwrap_or_default(),
+                        created: v_created.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        is_service_account: v_is_service_account.unwrap_or_default(),
+                        is_scale_tier_authorized_purchaser: v_is_scale_tier_authorized_purchaser
+                            .unwrap_or_default(),
+                        is_scim_managed: v_is_scim_managed.unwrap_or_default(),
+                        api_key_last_used_at: v_api_key_last_used_at.unwrap_or_default(),
+                        technical_level: v_technical_level.unwrap_or_default(),
+                        developer_persona: v_developer_persona.unwrap_or_default(),
+                        projects: v_projects.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19515,28 +21575,37 @@ impl<'de> Deserialize<'de> for UserDeleteResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserDeleteResponse {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserDeleteResponse {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19591,34 +21660,44 @@ impl<'de> Deserialize<'de> for UserListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next" => crate::__private::put(
+                        "next" => crate::__private::field(
+                            &mut map,
                             &mut v_next,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next: crate::__private::or_absent(v_next),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next: crate::__private::or_absent(v_next),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19679,40 +21758,51 @@ impl<'de> Deserialize<'de> for UserListResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserListResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserListResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19763,22 +21853,30 @@ impl<'de> Deserialize<'de> for UserProjects {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserProjects {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserProjects {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19832,19 +21930,22 @@ impl<'de> Deserialize<'de> for UserProjectsDataItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19907,28 +22008,37 @@ impl<'de> Deserialize<'de> for UserRoleAssignment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "user" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "user",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserRoleAssignment {
-                    object: v_object.unwrap_or_default(),
-                    user: crate::__private::required(v_user, "user")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserRoleAssignment {
+                        object: v_object.unwrap_or_default(),
+                        user: crate::__private::required(v_user, "user", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19987,24 +22097,28 @@ impl<'de> Deserialize<'de> for UserRoleUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
-                        "role_id" => crate::__private::put(
+                        "role_id" => crate::__private::field(
+                            &mut map,
                             &mut v_role_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role_id",
                         )?,
-                        "technical_level" => crate::__private::put(
+                        "technical_level" => crate::__private::field(
+                            &mut map,
                             &mut v_technical_level,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "technical_level",
                         )?,
-                        "developer_persona" => crate::__private::put(
+                        "developer_persona" => crate::__private::field(
+                            &mut map,
                             &mut v_developer_persona,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "developer_persona",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -20091,54 +22205,72 @@ impl<'de> Deserialize<'de> for UserUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "email" => crate::__private::put(
+                        "email" => crate::__private::field(
+                            &mut map,
                             &mut v_email,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "email",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "picture" => crate::__private::put(
+                        "picture" => crate::__private::field(
+                            &mut map,
                             &mut v_picture,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "picture",
                         )?,
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
-                        "banned" => {
-                            crate::__private::put(&mut v_banned, map.next_value()?, "banned")?
-                        }
-                        "banned_at" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
+                        "banned" => crate::__private::field(
+                            &mut map,
+                            &mut v_banned,
+                            core::marker::PhantomData,
+                            "banned",
+                        )?,
+                        "banned_at" => crate::__private::field(
+                            &mut map,
                             &mut v_banned_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "banned_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserUser {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    email: v_email.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    picture: v_picture.unwrap_or_default(),
-                    enabled: v_enabled.unwrap_or_default(),
-                    banned: v_banned.unwrap_or_default(),
-                    banned_at: v_banned_at.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserUser {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        email: v_email.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        picture: v_picture.unwrap_or_default(),
+                        enabled: v_enabled.unwrap_or_default(),
+                        banned: v_banned.unwrap_or_default(),
+                        banned_at: v_banned_at.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

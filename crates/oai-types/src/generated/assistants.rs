@@ -44,17 +44,24 @@ impl<'de> Deserialize<'de> for AssistantNewVectorStore {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "chunking_strategy" => crate::__private::put(
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -122,20 +129,30 @@ impl<'de> Deserialize<'de> for AssistantNewVectorStoreChunkingStrategyStatic {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "static" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "static" => crate::__private::field(
+                            &mut map,
                             &mut v_static,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "static",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantNewVectorStoreChunkingStrategyStatic {
-                    r#type: v_type.unwrap_or_default(),
-                    r#static: crate::__private::required(v_static, "static")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssistantNewVectorStoreChunkingStrategyStatic {
+                        r#type: v_type.unwrap_or_default(),
+                        r#static: crate::__private::required(v_static, "static", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -223,82 +240,111 @@ impl<'de> Deserialize<'de> for AssistantObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
-                        "tool_resources" => crate::__private::put(
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "temperature" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "response_format" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    name: crate::__private::or_absent(v_name),
-                    description: crate::__private::or_absent(v_description),
-                    model: crate::__private::required(v_model, "model")?,
-                    instructions: crate::__private::or_absent(v_instructions),
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    tool_resources: v_tool_resources.unwrap_or_default(),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssistantObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        name: crate::__private::or_absent(v_name),
+                        description: crate::__private::or_absent(v_description),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        instructions: crate::__private::or_absent(v_instructions),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        tool_resources: v_tool_resources.unwrap_or_default(),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -376,14 +422,16 @@ impl<'de> Deserialize<'de> for AssistantObjectToolResources {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code_interpreter" => crate::__private::put(
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "code_interpreter",
                         )?,
-                        "file_search" => crate::__private::put(
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -441,9 +489,12 @@ impl<'de> Deserialize<'de> for AssistantObjectToolResourcesCodeInterpreter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -496,9 +547,10 @@ impl<'de> Deserialize<'de> for AssistantObjectToolResourcesFileSearch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "vector_store_ids" => crate::__private::put(
+                        "vector_store_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "vector_store_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -671,7 +723,12 @@ impl<'de> Deserialize<'de> for AssistantToolsCode {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -726,10 +783,16 @@ impl<'de> Deserialize<'de> for AssistantToolsFileSearch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_search" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -790,14 +853,16 @@ impl<'de> Deserialize<'de> for AssistantToolsFileSearchFileSearch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "max_num_results" => crate::__private::put(
+                        "max_num_results" => crate::__private::field(
+                            &mut map,
                             &mut v_max_num_results,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_num_results",
                         )?,
-                        "ranking_options" => crate::__private::put(
+                        "ranking_options" => crate::__private::field(
+                            &mut map,
                             &mut v_ranking_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ranking_options",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -852,7 +917,12 @@ impl<'de> Deserialize<'de> for AssistantToolsFileSearchTypeOnly {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -906,20 +976,30 @@ impl<'de> Deserialize<'de> for AssistantToolsFunction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantToolsFunction {
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssistantToolsFunction {
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -992,22 +1072,30 @@ impl<'de> Deserialize<'de> for AssistantsNamedToolChoice {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "function" => {
-                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
-                        }
+                        "function" => crate::__private::field(
+                            &mut map,
+                            &mut v_function,
+                            core::marker::PhantomData,
+                            "function",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantsNamedToolChoice {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    function: v_function.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssistantsNamedToolChoice {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        function: v_function.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1107,68 +1195,93 @@ impl<'de> Deserialize<'de> for CreateAssistantRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "reasoning_effort" => crate::__private::put(
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_resources" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "temperature" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "response_format" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateAssistantRequest {
-                    model: crate::__private::required(v_model, "model")?,
-                    name: v_name.unwrap_or_default(),
-                    description: v_description.unwrap_or_default(),
-                    instructions: v_instructions.unwrap_or_default(),
-                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    tool_resources: v_tool_resources.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateAssistantRequest {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        description: v_description.unwrap_or_default(),
+                        instructions: v_instructions.unwrap_or_default(),
+                        reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        tool_resources: v_tool_resources.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1333,14 +1446,16 @@ impl<'de> Deserialize<'de> for CreateAssistantRequestToolResources {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code_interpreter" => crate::__private::put(
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "code_interpreter",
                         )?,
-                        "file_search" => crate::__private::put(
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1406,14 +1521,16 @@ impl<'de> Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "vector_store_ids" => crate::__private::put(
+                        "vector_store_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_ids,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "vector_store_ids",
                         )?,
-                        "vector_stores" => crate::__private::put(
+                        "vector_stores" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_stores,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "vector_stores",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1492,34 +1609,44 @@ impl<'de> Deserialize<'de> for CreateMessageRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "attachments" => crate::__private::put(
+                        "attachments" => crate::__private::field(
+                            &mut map,
                             &mut v_attachments,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attachments",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateMessageRequest {
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    attachments: v_attachments.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateMessageRequest {
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        attachments: v_attachments.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1572,12 +1699,18 @@ impl<'de> Deserialize<'de> for CreateMessageRequestAttachmentsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1681,9 +1814,12 @@ impl<'de> Deserialize<'de> for CreateRunParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "include[]" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
-                        }
+                        "include[]" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include[]",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1805,98 +1941,139 @@ impl<'de> Deserialize<'de> for CreateRunRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "assistant_id" => crate::__private::put(
+                        "assistant_id" => crate::__private::field(
+                            &mut map,
                             &mut v_assistant_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "assistant_id",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "reasoning_effort" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "additional_instructions" => crate::__private::put(
+                        "additional_instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_additional_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "additional_instructions",
                         )?,
-                        "additional_messages" => crate::__private::put(
+                        "additional_messages" => crate::__private::field(
+                            &mut map,
                             &mut v_additional_messages,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "additional_messages",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "temperature" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "max_prompt_tokens" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "max_prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_prompt_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_prompt_tokens",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_completion_tokens",
                         )?,
-                        "truncation_strategy" => crate::__private::put(
+                        "truncation_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation_strategy",
                         )?,
-                        "tool_choice" => crate::__private::put(
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parallel_tool_calls",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateRunRequest {
-                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
-                    model: v_model.unwrap_or_default(),
-                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
-                    instructions: v_instructions.unwrap_or_default(),
-                    additional_instructions: v_additional_instructions.unwrap_or_default(),
-                    additional_messages: v_additional_messages.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
-                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
-                    truncation_strategy: v_truncation_strategy.unwrap_or_default(),
-                    tool_choice: v_tool_choice.unwrap_or_default(),
-                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateRunRequest {
+                        assistant_id: crate::__private::required(
+                            v_assistant_id,
+                            "assistant_id",
+                            &mut missing,
+                        ),
+                        model: v_model.unwrap_or_default(),
+                        reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                        instructions: v_instructions.unwrap_or_default(),
+                        additional_instructions: v_additional_instructions.unwrap_or_default(),
+                        additional_messages: v_additional_messages.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
+                        max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                        truncation_strategy: v_truncation_strategy.unwrap_or_default(),
+                        tool_choice: v_tool_choice.unwrap_or_default(),
+                        parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2144,90 +2321,132 @@ impl<'de> Deserialize<'de> for CreateThreadAndRunRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "assistant_id" => crate::__private::put(
+                        "assistant_id" => crate::__private::field(
+                            &mut map,
                             &mut v_assistant_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "assistant_id",
                         )?,
-                        "thread" => {
-                            crate::__private::put(&mut v_thread, map.next_value()?, "thread")?
-                        }
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "instructions" => crate::__private::put(
+                        "thread" => crate::__private::field(
+                            &mut map,
+                            &mut v_thread,
+                            core::marker::PhantomData,
+                            "thread",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_resources" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "temperature" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "max_prompt_tokens" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "max_prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_prompt_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_prompt_tokens",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_completion_tokens",
                         )?,
-                        "truncation_strategy" => crate::__private::put(
+                        "truncation_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation_strategy",
                         )?,
-                        "tool_choice" => crate::__private::put(
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parallel_tool_calls",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateThreadAndRunRequest {
-                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
-                    thread: v_thread.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    instructions: v_instructions.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    tool_resources: v_tool_resources.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
-                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
-                    truncation_strategy: v_truncation_strategy.unwrap_or_default(),
-                    tool_choice: v_tool_choice.unwrap_or_default(),
-                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateThreadAndRunRequest {
+                        assistant_id: crate::__private::required(
+                            v_assistant_id,
+                            "assistant_id",
+                            &mut missing,
+                        ),
+                        thread: v_thread.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        instructions: v_instructions.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        tool_resources: v_tool_resources.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
+                        max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                        truncation_strategy: v_truncation_strategy.unwrap_or_default(),
+                        tool_choice: v_tool_choice.unwrap_or_default(),
+                        parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2394,14 +2613,16 @@ impl<'de> Deserialize<'de> for CreateThreadAndRunRequestToolResources {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code_interpreter" => crate::__private::put(
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "code_interpreter",
                         )?,
-                        "file_search" => crate::__private::put(
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2484,17 +2705,24 @@ impl<'de> Deserialize<'de> for CreateThreadRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "messages" => {
-                            crate::__private::put(&mut v_messages, map.next_value()?, "messages")?
-                        }
-                        "tool_resources" => crate::__private::put(
+                        "messages" => crate::__private::field(
+                            &mut map,
+                            &mut v_messages,
+                            core::marker::PhantomData,
+                            "messages",
+                        )?,
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2558,28 +2786,37 @@ impl<'de> Deserialize<'de> for DeleteAssistantResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteAssistantResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteAssistantResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2631,28 +2868,37 @@ impl<'de> Deserialize<'de> for DeleteMessageResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteMessageResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteMessageResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2704,28 +2950,37 @@ impl<'de> Deserialize<'de> for DeleteThreadResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteThreadResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteThreadResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2774,8 +3029,18 @@ impl<'de> Deserialize<'de> for DoneEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2831,20 +3096,30 @@ impl<'de> Deserialize<'de> for ErrorEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ErrorEvent {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ErrorEvent {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2904,25 +3179,34 @@ impl<'de> Deserialize<'de> for FileSearchRankingOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ranker" => {
-                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
-                        }
-                        "score_threshold" => crate::__private::put(
+                        "ranker" => crate::__private::field(
+                            &mut map,
+                            &mut v_ranker,
+                            core::marker::PhantomData,
+                            "ranker",
+                        )?,
+                        "score_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_score_threshold,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "score_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileSearchRankingOptions {
-                    ranker: v_ranker.unwrap_or_default(),
-                    score_threshold: crate::__private::required(
-                        v_score_threshold,
-                        "score_threshold",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileSearchRankingOptions {
+                        ranker: v_ranker.unwrap_or_default(),
+                        score_threshold: crate::__private::required(
+                            v_score_threshold,
+                            "score_threshold",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3001,34 +3285,52 @@ impl<'de> Deserialize<'de> for FineTuneChatCompletionRequestAssistantMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "weight" => crate::__private::put(
+                        "weight" => crate::__private::field(
+                            &mut map,
                             &mut v_weight,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "weight",
                         )?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "refusal" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "name" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "tool_calls" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
-                        "function_call" => crate::__private::put(
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3131,9 +3433,12 @@ impl<'de> Deserialize<'de> for GetRunStepParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "include[]" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
-                        }
+                        "include[]" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include[]",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3199,20 +3504,28 @@ impl<'de> Deserialize<'de> for ListAssistantsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3283,42 +3596,51 @@ impl<'de> Deserialize<'de> for ListAssistantsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListAssistantsResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListAssistantsResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3385,25 +3707,34 @@ impl<'de> Deserialize<'de> for ListMessagesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
-                        "run_id" => crate::__private::put(
+                        "run_id" => crate::__private::field(
+                            &mut map,
                             &mut v_run_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "run_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3476,42 +3807,51 @@ impl<'de> Deserialize<'de> for ListMessagesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListMessagesResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListMessagesResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3580,25 +3920,36 @@ impl<'de> Deserialize<'de> for ListRunStepsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
-                        "include[]" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
-                        }
+                        "include[]" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include[]",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3669,42 +4020,51 @@ impl<'de> Deserialize<'de> for ListRunStepsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListRunStepsResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListRunStepsResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3767,20 +4127,28 @@ impl<'de> Deserialize<'de> for ListRunsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3851,42 +4219,51 @@ impl<'de> Deserialize<'de> for ListRunsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListRunsResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListRunsResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3937,20 +4314,34 @@ impl<'de> Deserialize<'de> for MessageContentImageFileObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_file" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_file" => crate::__private::field(
+                            &mut map,
                             &mut v_image_file,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image_file",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentImageFileObject {
-                    r#type: v_type.unwrap_or_default(),
-                    image_file: crate::__private::required(v_image_file, "image_file")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentImageFileObject {
+                        r#type: v_type.unwrap_or_default(),
+                        image_file: crate::__private::required(
+                            v_image_file,
+                            "image_file",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4000,22 +4391,30 @@ impl<'de> Deserialize<'de> for MessageContentImageFileObjectImageFile {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentImageFileObjectImageFile {
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    detail: v_detail.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentImageFileObjectImageFile {
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        detail: v_detail.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4063,20 +4462,34 @@ impl<'de> Deserialize<'de> for MessageContentImageUrlObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image_url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentImageUrlObject {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: crate::__private::required(v_image_url, "image_url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentImageUrlObject {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: crate::__private::required(
+                            v_image_url,
+                            "image_url",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4128,20 +4541,30 @@ impl<'de> Deserialize<'de> for MessageContentRefusalObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "refusal" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "refusal",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentRefusalObject {
-                    r#type: v_type.unwrap_or_default(),
-                    refusal: crate::__private::required(v_refusal, "refusal")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentRefusalObject {
+                        r#type: v_type.unwrap_or_default(),
+                        refusal: crate::__private::required(v_refusal, "refusal", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4202,38 +4625,63 @@ impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFileCitationObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "file_citation" => crate::__private::put(
+                        "file_citation" => crate::__private::field(
+                            &mut map,
                             &mut v_file_citation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_citation",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "end_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentTextAnnotationsFileCitationObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    file_citation: crate::__private::required(v_file_citation, "file_citation")?,
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentTextAnnotationsFileCitationObject {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        file_citation: crate::__private::required(
+                            v_file_citation,
+                            "file_citation",
+                            &mut missing,
+                        ),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4285,19 +4733,22 @@ impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFileCitationObjectFi
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     MessageContentTextAnnotationsFileCitationObjectFileCitation {
-                        file_id: crate::__private::required(v_file_id, "file_id")?,
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -4357,38 +4808,63 @@ impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFilePathObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "file_path" => crate::__private::put(
+                        "file_path" => crate::__private::field(
+                            &mut map,
                             &mut v_file_path,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_path",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "end_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentTextAnnotationsFilePathObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    file_path: crate::__private::required(v_file_path, "file_path")?,
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentTextAnnotationsFilePathObject {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        file_path: crate::__private::required(
+                            v_file_path,
+                            "file_path",
+                            &mut missing,
+                        ),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4444,20 +4920,30 @@ impl<'de> Deserialize<'de> for MessageContentTextObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentTextObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentTextObject {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4506,24 +4992,34 @@ impl<'de> Deserialize<'de> for MessageContentTextObjectText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "value",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "annotations",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageContentTextObjectText {
-                    value: crate::__private::required(v_value, "value")?,
-                    annotations: crate::__private::required(v_annotations, "annotations")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageContentTextObjectText {
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        annotations: crate::__private::required(
+                            v_annotations,
+                            "annotations",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4586,26 +5082,37 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageFileObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_file" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_file" => crate::__private::field(
+                            &mut map,
                             &mut v_image_file,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "image_file",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentImageFileObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    image_file: v_image_file.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentImageFileObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        image_file: v_image_file.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4657,14 +5164,18 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageFileObjectImageFile {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4725,24 +5236,37 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageUrlObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => {
-                            crate::__private::put(&mut v_image_url, map.next_value()?, "image_url")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
+                            &mut v_image_url,
+                            core::marker::PhantomData,
+                            "image_url",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentImageUrlObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: v_image_url.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentImageUrlObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: v_image_url.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4794,14 +5318,18 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageUrlObjectImageUrl {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "url",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4861,26 +5389,37 @@ impl<'de> Deserialize<'de> for MessageDeltaContentRefusalObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "refusal" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentRefusalObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    refusal: v_refusal.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentRefusalObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        refusal: v_refusal.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4948,44 +5487,58 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFileCitationObj
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "file_citation" => crate::__private::put(
+                        "file_citation" => crate::__private::field(
+                            &mut map,
                             &mut v_file_citation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_citation",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "end_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    text: v_text.unwrap_or_default(),
-                    file_citation: v_file_citation.unwrap_or_default(),
-                    start_index: v_start_index.unwrap_or_default(),
-                    end_index: v_end_index.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentTextAnnotationsFileCitationObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        text: v_text.unwrap_or_default(),
+                        file_citation: v_file_citation.unwrap_or_default(),
+                        start_index: v_start_index.unwrap_or_default(),
+                        end_index: v_end_index.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5064,42 +5617,58 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFilePathObject 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "file_path" => {
-                            crate::__private::put(&mut v_file_path, map.next_value()?, "file_path")?
-                        }
-                        "start_index" => crate::__private::put(
+                        "file_path" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_path,
+                            core::marker::PhantomData,
+                            "file_path",
+                        )?,
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "end_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentTextAnnotationsFilePathObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    text: v_text.unwrap_or_default(),
-                    file_path: v_file_path.unwrap_or_default(),
-                    start_index: v_start_index.unwrap_or_default(),
-                    end_index: v_end_index.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentTextAnnotationsFilePathObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        text: v_text.unwrap_or_default(),
+                        file_path: v_file_path.unwrap_or_default(),
+                        start_index: v_start_index.unwrap_or_default(),
+                        end_index: v_end_index.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5157,9 +5726,10 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFilePathObjectF
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5219,22 +5789,37 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(&mut v_text, map.next_value()?, "text")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
+                            &mut v_text,
+                            core::marker::PhantomData,
+                            "text",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaContentTextObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    text: v_text.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaContentTextObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        text: v_text.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5287,14 +5872,16 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextObjectText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "value",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "annotations",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5364,14 +5951,16 @@ impl<'de> Deserialize<'de> for MessageDeltaFileCitation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "quote" => crate::__private::put(
+                        "quote" => crate::__private::field(
+                            &mut map,
                             &mut v_quote,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "quote",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5432,28 +6021,37 @@ impl<'de> Deserialize<'de> for MessageDeltaObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "delta" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "delta",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageDeltaObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageDeltaObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5504,10 +6102,18 @@ impl<'de> Deserialize<'de> for MessageDeltaObjectDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5616,92 +6222,122 @@ impl<'de> Deserialize<'de> for MessageObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "incomplete_details" => crate::__private::put(
+                        "incomplete_details" => crate::__private::field(
+                            &mut map,
                             &mut v_incomplete_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "incomplete_details",
                         )?,
-                        "completed_at" => crate::__private::put(
+                        "completed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_completed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "completed_at",
                         )?,
-                        "incomplete_at" => crate::__private::put(
+                        "incomplete_at" => crate::__private::field(
+                            &mut map,
                             &mut v_incomplete_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "incomplete_at",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "assistant_id" => crate::__private::put(
+                        "assistant_id" => crate::__private::field(
+                            &mut map,
                             &mut v_assistant_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "assistant_id",
                         )?,
-                        "run_id" => crate::__private::put(
+                        "run_id" => crate::__private::field(
+                            &mut map,
                             &mut v_run_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "run_id",
                         )?,
-                        "attachments" => crate::__private::put(
+                        "attachments" => crate::__private::field(
+                            &mut map,
                             &mut v_attachments,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attachments",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    incomplete_details: crate::__private::or_absent(v_incomplete_details),
-                    completed_at: crate::__private::or_absent(v_completed_at),
-                    incomplete_at: crate::__private::or_absent(v_incomplete_at),
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    assistant_id: crate::__private::or_absent(v_assistant_id),
-                    run_id: crate::__private::or_absent(v_run_id),
-                    attachments: crate::__private::or_absent(v_attachments),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        incomplete_details: crate::__private::or_absent(v_incomplete_details),
+                        completed_at: crate::__private::or_absent(v_completed_at),
+                        incomplete_at: crate::__private::or_absent(v_incomplete_at),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        assistant_id: crate::__private::or_absent(v_assistant_id),
+                        run_id: crate::__private::or_absent(v_run_id),
+                        attachments: crate::__private::or_absent(v_attachments),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5790,18 +6426,23 @@ impl<'de> Deserialize<'de> for MessageObjectIncompleteDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reason" => crate::__private::put(
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageObjectIncompleteDetails {
-                    reason: crate::__private::required(v_reason, "reason")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageObjectIncompleteDetails {
+                        reason: crate::__private::required(v_reason, "reason", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5895,20 +6536,30 @@ impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageStreamEventThreadMessageCompleted {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageStreamEventThreadMessageCompleted {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5956,20 +6607,30 @@ impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageStreamEventThreadMessageCreated {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageStreamEventThreadMessageCreated {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6017,20 +6678,30 @@ impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageStreamEventThreadMessageDelta {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageStreamEventThreadMessageDelta {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6078,20 +6749,30 @@ impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageStreamEventThreadMessageInProgress {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageStreamEventThreadMessageInProgress {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6139,20 +6820,30 @@ impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageIncomplete {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageStreamEventThreadMessageIncomplete {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageStreamEventThreadMessageIncomplete {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6241,45 +6932,70 @@ impl<'de> Deserialize<'de> for ModifyAssistantRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "reasoning_effort" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_resources" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "temperature" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "response_format" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -6470,9 +7186,12 @@ impl<'de> Deserialize<'de> for ModifyMessageRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6524,9 +7243,12 @@ impl<'de> Deserialize<'de> for ModifyRunRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6582,14 +7304,18 @@ impl<'de> Deserialize<'de> for ModifyThreadRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_resources" => crate::__private::put(
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6651,33 +7377,49 @@ impl<'de> Deserialize<'de> for RunCompletionUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "completion_tokens" => crate::__private::put(
+                        "completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completion_tokens",
                         )?,
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunCompletionUsage {
-                    completion_tokens: crate::__private::required(
-                        v_completion_tokens,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunCompletionUsage {
+                        completion_tokens: crate::__private::required(
+                            v_completion_tokens,
+                            "completion_tokens",
+                            &mut missing,
+                        ),
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6807,165 +7549,225 @@ impl<'de> Deserialize<'de> for RunObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "assistant_id" => crate::__private::put(
+                        "assistant_id" => crate::__private::field(
+                            &mut map,
                             &mut v_assistant_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "assistant_id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "required_action" => crate::__private::put(
+                        "required_action" => crate::__private::field(
+                            &mut map,
                             &mut v_required_action,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "required_action",
                         )?,
-                        "last_error" => crate::__private::put(
+                        "last_error" => crate::__private::field(
+                            &mut map,
                             &mut v_last_error,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "last_error",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "started_at" => crate::__private::put(
+                        "started_at" => crate::__private::field(
+                            &mut map,
                             &mut v_started_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "started_at",
                         )?,
-                        "cancelled_at" => crate::__private::put(
+                        "cancelled_at" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelled_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cancelled_at",
                         )?,
-                        "failed_at" => crate::__private::put(
+                        "failed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_failed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "failed_at",
                         )?,
-                        "completed_at" => crate::__private::put(
+                        "completed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_completed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "completed_at",
                         )?,
-                        "incomplete_details" => crate::__private::put(
+                        "incomplete_details" => crate::__private::field(
+                            &mut map,
                             &mut v_incomplete_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "incomplete_details",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "instructions",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "temperature" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "max_prompt_tokens" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "max_prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_prompt_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_prompt_tokens",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_completion_tokens",
                         )?,
-                        "truncation_strategy" => crate::__private::put(
+                        "truncation_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation_strategy",
                         )?,
-                        "tool_choice" => crate::__private::put(
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "parallel_tool_calls",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    required_action: crate::__private::or_absent(v_required_action),
-                    last_error: crate::__private::or_absent(v_last_error),
-                    expires_at: crate::__private::or_absent(v_expires_at),
-                    started_at: crate::__private::or_absent(v_started_at),
-                    cancelled_at: crate::__private::or_absent(v_cancelled_at),
-                    failed_at: crate::__private::or_absent(v_failed_at),
-                    completed_at: crate::__private::or_absent(v_completed_at),
-                    incomplete_details: crate::__private::or_absent(v_incomplete_details),
-                    model: crate::__private::required(v_model, "model")?,
-                    instructions: crate::__private::required(v_instructions, "instructions")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    metadata: crate::__private::or_absent(v_metadata),
-                    usage: crate::__private::or_absent(v_usage),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    max_prompt_tokens: crate::__private::or_absent(v_max_prompt_tokens),
-                    max_completion_tokens: crate::__private::or_absent(v_max_completion_tokens),
-                    truncation_strategy: crate::__private::or_absent(v_truncation_strategy),
-                    tool_choice: crate::__private::or_absent(v_tool_choice),
-                    parallel_tool_calls: crate::__private::required(
-                        v_parallel_tool_calls,
-                        "parallel_tool_calls",
-                    )?,
-                    response_format: crate::__private::or_absent(v_response_format),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        assistant_id: crate::__private::required(
+                            v_assistant_id,
+                            "assistant_id",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        required_action: crate::__private::or_absent(v_required_action),
+                        last_error: crate::__private::or_absent(v_last_error),
+                        expires_at: crate::__private::or_absent(v_expires_at),
+                        started_at: crate::__private::or_absent(v_started_at),
+                        cancelled_at: crate::__private::or_absent(v_cancelled_at),
+                        failed_at: crate::__private::or_absent(v_failed_at),
+                        completed_at: crate::__private::or_absent(v_completed_at),
+                        incomplete_details: crate::__private::or_absent(v_incomplete_details),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        instructions: crate::__private::required(
+                            v_instructions,
+                            "instructions",
+                            &mut missing,
+                        ),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        usage: crate::__private::or_absent(v_usage),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        max_prompt_tokens: crate::__private::or_absent(v_max_prompt_tokens),
+                        max_completion_tokens: crate::__private::or_absent(v_max_completion_tokens),
+                        truncation_strategy: crate::__private::or_absent(v_truncation_strategy),
+                        tool_choice: crate::__private::or_absent(v_tool_choice),
+                        parallel_tool_calls: crate::__private::required(
+                            v_parallel_tool_calls,
+                            "parallel_tool_calls",
+                            &mut missing,
+                        ),
+                        response_format: crate::__private::or_absent(v_response_format),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7064,9 +7866,12 @@ impl<'de> Deserialize<'de> for RunObjectIncompleteDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reason" => {
-                            crate::__private::put(&mut v_reason, map.next_value()?, "reason")?
-                        }
+                        "reason" => crate::__private::field(
+                            &mut map,
+                            &mut v_reason,
+                            core::marker::PhantomData,
+                            "reason",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7130,24 +7935,30 @@ impl<'de> Deserialize<'de> for RunObjectLastError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunObjectLastError {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunObjectLastError {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7208,23 +8019,34 @@ impl<'de> Deserialize<'de> for RunObjectRequiredAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "submit_tool_outputs" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "submit_tool_outputs" => crate::__private::field(
+                            &mut map,
                             &mut v_submit_tool_outputs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "submit_tool_outputs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunObjectRequiredAction {
-                    r#type: v_type.unwrap_or_default(),
-                    submit_tool_outputs: crate::__private::required(
-                        v_submit_tool_outputs,
-                        "submit_tool_outputs",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunObjectRequiredAction {
+                        r#type: v_type.unwrap_or_default(),
+                        submit_tool_outputs: crate::__private::required(
+                            v_submit_tool_outputs,
+                            "submit_tool_outputs",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7269,18 +8091,27 @@ impl<'de> Deserialize<'de> for RunObjectRequiredActionSubmitToolOutputs {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_calls" => crate::__private::put(
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tool_calls",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunObjectRequiredActionSubmitToolOutputs {
-                    tool_calls: crate::__private::required(v_tool_calls, "tool_calls")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunObjectRequiredActionSubmitToolOutputs {
+                        tool_calls: crate::__private::required(
+                            v_tool_calls,
+                            "tool_calls",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7376,33 +8207,49 @@ impl<'de> Deserialize<'de> for RunStepCompletionUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "completion_tokens" => crate::__private::put(
+                        "completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completion_tokens",
                         )?,
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepCompletionUsage {
-                    completion_tokens: crate::__private::required(
-                        v_completion_tokens,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepCompletionUsage {
+                        completion_tokens: crate::__private::required(
+                            v_completion_tokens,
+                            "completion_tokens",
+                            &mut missing,
+                        ),
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7464,28 +8311,37 @@ impl<'de> Deserialize<'de> for RunStepDeltaObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "delta" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "delta",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7532,9 +8388,10 @@ impl<'de> Deserialize<'de> for RunStepDeltaObjectDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "step_details" => crate::__private::put(
+                        "step_details" => crate::__private::field(
+                            &mut map,
                             &mut v_step_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "step_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7603,10 +8460,16 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "message_creation" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "message_creation" => crate::__private::field(
+                            &mut map,
                             &mut v_message_creation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "message_creation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7665,9 +8528,10 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObjectMessa
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "message_id" => crate::__private::put(
+                        "message_id" => crate::__private::field(
+                            &mut map,
                             &mut v_message_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "message_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7735,32 +8599,44 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code_interpreter" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "code_interpreter",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    code_interpreter: v_code_interpreter.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaStepDetailsToolCallsCodeObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        code_interpreter: v_code_interpreter.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7813,14 +8689,18 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInt
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "input",
                         )?,
-                        "outputs" => {
-                            crate::__private::put(&mut v_outputs, map.next_value()?, "outputs")?
-                        }
+                        "outputs" => crate::__private::field(
+                            &mut map,
+                            &mut v_outputs,
+                            core::marker::PhantomData,
+                            "outputs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7883,22 +8763,37 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeOutputImageOb
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image" => crate::__private::put(&mut v_image, map.next_value()?, "image")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image" => crate::__private::field(
+                            &mut map,
+                            &mut v_image,
+                            core::marker::PhantomData,
+                            "image",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    image: v_image.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        image: v_image.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7956,26 +8851,37 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObj
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "logs" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "logs" => crate::__private::field(
+                            &mut map,
                             &mut v_logs,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "logs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    r#type: v_type.unwrap_or_default(),
-                    logs: v_logs.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        logs: v_logs.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8031,32 +8937,48 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFileSearchObject 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_search" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    file_search: crate::__private::required(v_file_search, "file_search")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaStepDetailsToolCallsFileSearchObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        file_search: crate::__private::required(
+                            v_file_search,
+                            "file_search",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8116,30 +9038,44 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => {
-                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
+                            &mut v_function,
+                            core::marker::PhantomData,
+                            "function",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
-                    index: crate::__private::required(v_index, "index")?,
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    function: v_function.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDeltaStepDetailsToolCallsFunctionObject {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        function: v_function.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8196,19 +9132,22 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObjectFun
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "arguments",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8271,10 +9210,16 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "tool_calls" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8346,23 +9291,34 @@ impl<'de> Deserialize<'de> for RunStepDetailsMessageCreationObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "message_creation" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "message_creation" => crate::__private::field(
+                            &mut map,
                             &mut v_message_creation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "message_creation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsMessageCreationObject {
-                    r#type: v_type.unwrap_or_default(),
-                    message_creation: crate::__private::required(
-                        v_message_creation,
-                        "message_creation",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsMessageCreationObject {
+                        r#type: v_type.unwrap_or_default(),
+                        message_creation: crate::__private::required(
+                            v_message_creation,
+                            "message_creation",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8407,18 +9363,27 @@ impl<'de> Deserialize<'de> for RunStepDetailsMessageCreationObjectMessageCreatio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "message_id" => crate::__private::put(
+                        "message_id" => crate::__private::field(
+                            &mut map,
                             &mut v_message_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsMessageCreationObjectMessageCreation {
-                    message_id: crate::__private::required(v_message_id, "message_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsMessageCreationObjectMessageCreation {
+                        message_id: crate::__private::required(
+                            v_message_id,
+                            "message_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8470,29 +9435,41 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code_interpreter" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code_interpreter" => crate::__private::field(
+                            &mut map,
                             &mut v_code_interpreter,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "code_interpreter",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsCodeObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    code_interpreter: crate::__private::required(
-                        v_code_interpreter,
-                        "code_interpreter",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsCodeObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        code_interpreter: crate::__private::required(
+                            v_code_interpreter,
+                            "code_interpreter",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8541,24 +9518,30 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeObjectCodeInterpreter 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
-                        "outputs" => crate::__private::put(
+                        "outputs" => crate::__private::field(
+                            &mut map,
                             &mut v_outputs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "outputs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
-                    input: crate::__private::required(v_input, "input")?,
-                    outputs: crate::__private::required(v_outputs, "outputs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        outputs: crate::__private::required(v_outputs, "outputs", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8606,20 +9589,30 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeOutputImageObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image" => crate::__private::field(
+                            &mut map,
                             &mut v_image,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsCodeOutputImageObject {
-                    r#type: v_type.unwrap_or_default(),
-                    image: crate::__private::required(v_image, "image")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsCodeOutputImageObject {
+                        r#type: v_type.unwrap_or_default(),
+                        image: crate::__private::required(v_image, "image", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8671,20 +9664,30 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "logs" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "logs" => crate::__private::field(
+                            &mut map,
                             &mut v_logs,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "logs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
-                    r#type: v_type.unwrap_or_default(),
-                    logs: crate::__private::required(v_logs, "logs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsCodeOutputLogsObject {
+                        r#type: v_type.unwrap_or_default(),
+                        logs: crate::__private::required(v_logs, "logs", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8736,26 +9739,41 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_search" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_search" => crate::__private::field(
+                            &mut map,
                             &mut v_file_search,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsFileSearchObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    file_search: crate::__private::required(v_file_search, "file_search")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsFileSearchObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        file_search: crate::__private::required(
+                            v_file_search,
+                            "file_search",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8810,14 +9828,18 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchObjectFileSearch
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ranking_options" => crate::__private::put(
+                        "ranking_options" => crate::__private::field(
+                            &mut map,
                             &mut v_ranking_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ranking_options",
                         )?,
-                        "results" => {
-                            crate::__private::put(&mut v_results, map.next_value()?, "results")?
-                        }
+                        "results" => crate::__private::field(
+                            &mut map,
+                            &mut v_results,
+                            core::marker::PhantomData,
+                            "results",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8875,27 +9897,34 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchRankingOptionsOb
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ranker" => crate::__private::put(
+                        "ranker" => crate::__private::field(
+                            &mut map,
                             &mut v_ranker,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "ranker",
                         )?,
-                        "score_threshold" => crate::__private::put(
+                        "score_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_score_threshold,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "score_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
-                    ranker: crate::__private::required(v_ranker, "ranker")?,
-                    score_threshold: crate::__private::required(
-                        v_score_threshold,
-                        "score_threshold",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+                        ranker: crate::__private::required(v_ranker, "ranker", &mut missing),
+                        score_threshold: crate::__private::required(
+                            v_score_threshold,
+                            "score_threshold",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8953,34 +9982,48 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "file_name" => crate::__private::put(
+                        "file_name" => crate::__private::field(
+                            &mut map,
                             &mut v_file_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_name",
                         )?,
-                        "score" => crate::__private::put(
+                        "score" => crate::__private::field(
+                            &mut map,
                             &mut v_score,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "score",
                         )?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsFileSearchResultObject {
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    file_name: crate::__private::required(v_file_name, "file_name")?,
-                    score: crate::__private::required(v_score, "score")?,
-                    content: v_content.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsFileSearchResultObject {
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        file_name: crate::__private::required(
+                            v_file_name,
+                            "file_name",
+                            &mut missing,
+                        ),
+                        score: crate::__private::required(v_score, "score", &mut missing),
+                        content: v_content.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9033,10 +10076,16 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObjectCont
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9097,26 +10146,37 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFunctionObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsFunctionObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsFunctionObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9168,30 +10228,41 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectFunction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsFunctionObjectFunction {
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    output: crate::__private::or_absent(v_output),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsFunctionObjectFunction {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        output: crate::__private::or_absent(v_output),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9241,20 +10312,34 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "tool_calls" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tool_calls",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepDetailsToolCallsObject {
-                    r#type: v_type.unwrap_or_default(),
-                    tool_calls: crate::__private::required(v_tool_calls, "tool_calls")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepDetailsToolCallsObject {
+                        r#type: v_type.unwrap_or_default(),
+                        tool_calls: crate::__private::required(
+                            v_tool_calls,
+                            "tool_calls",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9356,100 +10441,144 @@ impl<'de> Deserialize<'de> for RunStepObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "assistant_id" => crate::__private::put(
+                        "assistant_id" => crate::__private::field(
+                            &mut map,
                             &mut v_assistant_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "assistant_id",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "run_id" => crate::__private::put(
+                        "run_id" => crate::__private::field(
+                            &mut map,
                             &mut v_run_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "run_id",
                         )?,
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "step_details" => crate::__private::put(
+                        "step_details" => crate::__private::field(
+                            &mut map,
                             &mut v_step_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "step_details",
                         )?,
-                        "last_error" => crate::__private::put(
+                        "last_error" => crate::__private::field(
+                            &mut map,
                             &mut v_last_error,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "last_error",
                         )?,
-                        "expired_at" => crate::__private::put(
+                        "expired_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expired_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expired_at",
                         )?,
-                        "cancelled_at" => crate::__private::put(
+                        "cancelled_at" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelled_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cancelled_at",
                         )?,
-                        "failed_at" => crate::__private::put(
+                        "failed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_failed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "failed_at",
                         )?,
-                        "completed_at" => crate::__private::put(
+                        "completed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_completed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "completed_at",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    run_id: crate::__private::required(v_run_id, "run_id")?,
-                    r#type: crate::__private::required(v_type, "type")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    step_details: crate::__private::required(v_step_details, "step_details")?,
-                    last_error: crate::__private::or_absent(v_last_error),
-                    expired_at: crate::__private::or_absent(v_expired_at),
-                    cancelled_at: crate::__private::or_absent(v_cancelled_at),
-                    failed_at: crate::__private::or_absent(v_failed_at),
-                    completed_at: crate::__private::or_absent(v_completed_at),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    usage: crate::__private::or_absent(v_usage),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        assistant_id: crate::__private::required(
+                            v_assistant_id,
+                            "assistant_id",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        run_id: crate::__private::required(v_run_id, "run_id", &mut missing),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        step_details: crate::__private::required(
+                            v_step_details,
+                            "step_details",
+                            &mut missing,
+                        ),
+                        last_error: crate::__private::or_absent(v_last_error),
+                        expired_at: crate::__private::or_absent(v_expired_at),
+                        cancelled_at: crate::__private::or_absent(v_cancelled_at),
+                        failed_at: crate::__private::or_absent(v_failed_at),
+                        completed_at: crate::__private::or_absent(v_completed_at),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        usage: crate::__private::or_absent(v_usage),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9528,24 +10657,30 @@ impl<'de> Deserialize<'de> for RunStepObjectLastError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepObjectLastError {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepObjectLastError {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9659,20 +10794,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCancelled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepCancelled {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepCancelled {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9720,20 +10865,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepCompleted {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepCompleted {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9781,20 +10936,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepCreated {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepCreated {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9842,20 +11007,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepDelta {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepDelta {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9903,20 +11078,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepExpired {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepExpired {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepExpired {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9964,20 +11149,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepFailed {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepFailed {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10025,20 +11220,30 @@ impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStepStreamEventThreadRunStepInProgress {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStepStreamEventThreadRunStepInProgress {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10112,20 +11317,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunCancelled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunCancelled {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunCancelled {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10173,20 +11388,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunCancelling {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunCancelling {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunCancelling {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10234,20 +11459,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunCompleted {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunCompleted {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10295,20 +11530,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunCreated {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunCreated {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10356,20 +11601,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunExpired {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunExpired {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunExpired {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10417,20 +11672,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunFailed {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunFailed {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10478,20 +11743,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunInProgress {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunInProgress {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10539,20 +11814,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunIncomplete {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunIncomplete {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunIncomplete {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10600,20 +11885,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunQueued {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunQueued {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunQueued {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10661,20 +11956,30 @@ impl<'de> Deserialize<'de> for RunStreamEventThreadRunRequiresAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunStreamEventThreadRunRequiresAction {
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunStreamEventThreadRunRequiresAction {
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10725,26 +12030,37 @@ impl<'de> Deserialize<'de> for RunToolCallObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunToolCallObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunToolCallObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10798,22 +12114,34 @@ impl<'de> Deserialize<'de> for SubmitToolOutputsRunRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_outputs" => crate::__private::put(
+                        "tool_outputs" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_outputs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tool_outputs",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SubmitToolOutputsRunRequest {
-                    tool_outputs: crate::__private::required(v_tool_outputs, "tool_outputs")?,
-                    stream: v_stream.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SubmitToolOutputsRunRequest {
+                        tool_outputs: crate::__private::required(
+                            v_tool_outputs,
+                            "tool_outputs",
+                            &mut missing,
+                        ),
+                        stream: v_stream.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10863,14 +12191,16 @@ impl<'de> Deserialize<'de> for SubmitToolOutputsRunRequestToolOutputsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_call_id" => crate::__private::put(
+                        "tool_call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "tool_call_id",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -10937,38 +12267,55 @@ impl<'de> Deserialize<'de> for ThreadObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "tool_resources" => crate::__private::put(
+                        "tool_resources" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_resources,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_resources",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ThreadObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    tool_resources: crate::__private::or_absent(v_tool_resources),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ThreadObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        tool_resources: crate::__private::or_absent(v_tool_resources),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11027,24 +12374,37 @@ impl<'de> Deserialize<'de> for ThreadStreamEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
-                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
-                        "data" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
+                        "event" => crate::__private::field(
+                            &mut map,
+                            &mut v_event,
+                            core::marker::PhantomData,
+                            "event",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ThreadStreamEvent {
-                    enabled: v_enabled.unwrap_or_default(),
-                    event: v_event.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ThreadStreamEvent {
+                        enabled: v_enabled.unwrap_or_default(),
+                        event: v_event.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11094,24 +12454,30 @@ impl<'de> Deserialize<'de> for TruncationObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "last_messages" => crate::__private::put(
+                        "last_messages" => crate::__private::field(
+                            &mut map,
                             &mut v_last_messages,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "last_messages",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TruncationObject {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    last_messages: v_last_messages.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TruncationObject {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        last_messages: v_last_messages.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

@@ -85,50 +85,65 @@ impl<'de> Deserialize<'de> for CreateSpeechRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "voice" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
                             &mut v_voice,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "voice",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
-                        "stream_format" => crate::__private::put(
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
+                        "stream_format" => crate::__private::field(
+                            &mut map,
                             &mut v_stream_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "stream_format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateSpeechRequest {
-                    model: crate::__private::required(v_model, "model")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    instructions: v_instructions.unwrap_or_default(),
-                    voice: crate::__private::required(v_voice, "voice")?,
-                    response_format: v_response_format.unwrap_or_default(),
-                    speed: v_speed.unwrap_or_default(),
-                    stream_format: v_stream_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateSpeechRequest {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        instructions: v_instructions.unwrap_or_default(),
+                        voice: crate::__private::required(v_voice, "voice", &mut missing),
+                        response_format: v_response_format.unwrap_or_default(),
+                        speed: v_speed.unwrap_or_default(),
+                        stream_format: v_stream_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -298,84 +313,114 @@ impl<'de> Deserialize<'de> for CreateTranscriptionRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
-                        "model" => crate::__private::put(
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "language" => crate::__private::put(
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "language",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "keywords" => {
-                            crate::__private::put(&mut v_keywords, map.next_value()?, "keywords")?
-                        }
-                        "prompt" => crate::__private::put(
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "keywords" => crate::__private::field(
+                            &mut map,
+                            &mut v_keywords,
+                            core::marker::PhantomData,
+                            "keywords",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
-                        "timestamp_granularities" => crate::__private::put(
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
+                        "timestamp_granularities" => crate::__private::field(
+                            &mut map,
                             &mut v_timestamp_granularities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "timestamp_granularities",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "chunking_strategy" => crate::__private::put(
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "known_speaker_names" => crate::__private::put(
+                        "known_speaker_names" => crate::__private::field(
+                            &mut map,
                             &mut v_known_speaker_names,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "known_speaker_names",
                         )?,
-                        "known_speaker_references" => crate::__private::put(
+                        "known_speaker_references" => crate::__private::field(
+                            &mut map,
                             &mut v_known_speaker_references,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "known_speaker_references",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranscriptionRequest {
-                    file: crate::__private::present(v_file, "file")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    language: v_language.unwrap_or_default(),
-                    languages: v_languages.unwrap_or_default(),
-                    keywords: v_keywords.unwrap_or_default(),
-                    prompt: v_prompt.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    include: v_include.unwrap_or_default(),
-                    timestamp_granularities: v_timestamp_granularities.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
-                    known_speaker_names: v_known_speaker_names.unwrap_or_default(),
-                    known_speaker_references: v_known_speaker_references.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranscriptionRequest {
+                        file: crate::__private::present(v_file, "file")?,
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        language: v_language.unwrap_or_default(),
+                        languages: v_languages.unwrap_or_default(),
+                        keywords: v_keywords.unwrap_or_default(),
+                        prompt: v_prompt.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        include: v_include.unwrap_or_default(),
+                        timestamp_granularities: v_timestamp_granularities.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                        known_speaker_names: v_known_speaker_names.unwrap_or_default(),
+                        known_speaker_references: v_known_speaker_references.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -511,34 +556,51 @@ impl<'de> Deserialize<'de> for CreateTranscriptionResponseDiarizedJson {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "task" => crate::__private::put(&mut v_task, map.next_value()?, "task")?,
-                        "duration" => crate::__private::put(
+                        "task" => crate::__private::field(
+                            &mut map,
+                            &mut v_task,
+                            core::marker::PhantomData,
+                            "task",
+                        )?,
+                        "duration" => crate::__private::field(
+                            &mut map,
                             &mut v_duration,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "duration",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "segments" => crate::__private::put(
+                        "segments" => crate::__private::field(
+                            &mut map,
                             &mut v_segments,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "segments",
                         )?,
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranscriptionResponseDiarizedJson {
-                    task: v_task.unwrap_or_default(),
-                    duration: crate::__private::required(v_duration, "duration")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    segments: crate::__private::required(v_segments, "segments")?,
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranscriptionResponseDiarizedJson {
+                        task: v_task.unwrap_or_default(),
+                        duration: crate::__private::required(v_duration, "duration", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        segments: crate::__private::required(v_segments, "segments", &mut missing),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -610,28 +672,44 @@ impl<'de> Deserialize<'de> for CreateTranscriptionResponseJson {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranscriptionResponseJson {
-                    text: crate::__private::required(v_text, "text")?,
-                    languages: v_languages.unwrap_or_default(),
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranscriptionResponseJson {
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        languages: v_languages.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -687,15 +765,24 @@ impl<'de> Deserialize<'de> for CreateTranscriptionResponseJsonLogprobsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "token",
                         )?,
-                        "logprob" => {
-                            crate::__private::put(&mut v_logprob, map.next_value()?, "logprob")?
-                        }
-                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        "logprob" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprob,
+                            core::marker::PhantomData,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::field(
+                            &mut map,
+                            &mut v_bytes,
+                            core::marker::PhantomData,
+                            "bytes",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -790,38 +877,58 @@ impl<'de> Deserialize<'de> for CreateTranscriptionResponseVerboseJson {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "language" => crate::__private::put(
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "language",
                         )?,
-                        "duration" => crate::__private::put(
+                        "duration" => crate::__private::field(
+                            &mut map,
                             &mut v_duration,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "duration",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "words" => crate::__private::put(&mut v_words, map.next_value()?, "words")?,
-                        "segments" => {
-                            crate::__private::put(&mut v_segments, map.next_value()?, "segments")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "words" => crate::__private::field(
+                            &mut map,
+                            &mut v_words,
+                            core::marker::PhantomData,
+                            "words",
+                        )?,
+                        "segments" => crate::__private::field(
+                            &mut map,
+                            &mut v_segments,
+                            core::marker::PhantomData,
+                            "segments",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranscriptionResponseVerboseJson {
-                    language: crate::__private::required(v_language, "language")?,
-                    duration: crate::__private::required(v_duration, "duration")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    words: v_words.unwrap_or_default(),
-                    segments: v_segments.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranscriptionResponseVerboseJson {
+                        language: crate::__private::required(v_language, "language", &mut missing),
+                        duration: crate::__private::required(v_duration, "duration", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        words: v_words.unwrap_or_default(),
+                        segments: v_segments.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -889,38 +996,51 @@ impl<'de> Deserialize<'de> for CreateTranslationRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
-                        "model" => crate::__private::put(
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranslationRequest {
-                    file: crate::__private::present(v_file, "file")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    prompt: v_prompt.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranslationRequest {
+                        file: crate::__private::present(v_file, "file")?,
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        prompt: v_prompt.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1003,18 +1123,23 @@ impl<'de> Deserialize<'de> for CreateTranslationResponseJson {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranslationResponseJson {
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranslationResponseJson {
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1068,34 +1193,44 @@ impl<'de> Deserialize<'de> for CreateTranslationResponseVerboseJson {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "language" => crate::__private::put(
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "language",
                         )?,
-                        "duration" => crate::__private::put(
+                        "duration" => crate::__private::field(
+                            &mut map,
                             &mut v_duration,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "duration",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "segments" => {
-                            crate::__private::put(&mut v_segments, map.next_value()?, "segments")?
-                        }
+                        "segments" => crate::__private::field(
+                            &mut map,
+                            &mut v_segments,
+                            core::marker::PhantomData,
+                            "segments",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateTranslationResponseVerboseJson {
-                    language: crate::__private::required(v_language, "language")?,
-                    duration: crate::__private::required(v_duration, "duration")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    segments: v_segments.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateTranslationResponseVerboseJson {
+                        language: crate::__private::required(v_language, "language", &mut missing),
+                        duration: crate::__private::required(v_duration, "duration", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        segments: v_segments.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1148,28 +1283,37 @@ impl<'de> Deserialize<'de> for CreateVoiceConsentRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "recording" => {
-                            crate::__private::put(&mut v_recording, map.next_value()?, "recording")?
-                        }
-                        "language" => crate::__private::put(
+                        "recording" => crate::__private::field(
+                            &mut map,
+                            &mut v_recording,
+                            core::marker::PhantomData,
+                            "recording",
+                        )?,
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "language",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVoiceConsentRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    recording: crate::__private::present(v_recording, "recording")?,
-                    language: crate::__private::required(v_language, "language")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVoiceConsentRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        recording: crate::__private::present(v_recording, "recording")?,
+                        language: crate::__private::required(v_language, "language", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1221,30 +1365,37 @@ impl<'de> Deserialize<'de> for CreateVoiceRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "audio_sample" => crate::__private::put(
+                        "audio_sample" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_sample,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "audio_sample",
                         )?,
-                        "consent" => crate::__private::put(
+                        "consent" => crate::__private::field(
+                            &mut map,
                             &mut v_consent,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "consent",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVoiceRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    audio_sample: crate::__private::present(v_audio_sample, "audio_sample")?,
-                    consent: crate::__private::required(v_consent, "consent")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVoiceRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        audio_sample: crate::__private::present(v_audio_sample, "audio_sample")?,
+                        consent: crate::__private::required(v_consent, "consent", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1296,14 +1447,16 @@ impl<'de> Deserialize<'de> for ListVoiceConsentsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1364,26 +1517,41 @@ impl<'de> Deserialize<'de> for OutputAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "data" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "data",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OutputAudio {
-                    r#type: v_type.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    transcript: crate::__private::required(v_transcript, "transcript")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OutputAudio {
+                        r#type: v_type.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1432,20 +1600,30 @@ impl<'de> Deserialize<'de> for SpeechAudioDeltaEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SpeechAudioDeltaEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    audio: crate::__private::required(v_audio, "audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SpeechAudioDeltaEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        audio: crate::__private::required(v_audio, "audio", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1493,20 +1671,30 @@ impl<'de> Deserialize<'de> for SpeechAudioDoneEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "usage" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SpeechAudioDoneEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    usage: crate::__private::required(v_usage, "usage")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SpeechAudioDoneEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1557,30 +1745,49 @@ impl<'de> Deserialize<'de> for SpeechAudioDoneEventUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input_tokens" => crate::__private::put(
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SpeechAudioDoneEventUsage {
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SpeechAudioDoneEventUsage {
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1638,30 +1845,44 @@ impl<'de> Deserialize<'de> for TranscriptTextDeltaEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "delta" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "segment_id" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "segment_id" => crate::__private::field(
+                            &mut map,
                             &mut v_segment_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "segment_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptTextDeltaEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    segment_id: v_segment_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptTextDeltaEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        segment_id: v_segment_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1717,15 +1938,24 @@ impl<'de> Deserialize<'de> for TranscriptTextDeltaEventLogprobsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "token",
                         )?,
-                        "logprob" => {
-                            crate::__private::put(&mut v_logprob, map.next_value()?, "logprob")?
-                        }
-                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        "logprob" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprob,
+                            core::marker::PhantomData,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::field(
+                            &mut map,
+                            &mut v_bytes,
+                            core::marker::PhantomData,
+                            "bytes",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1795,30 +2025,51 @@ impl<'de> Deserialize<'de> for TranscriptTextDoneEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptTextDoneEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    languages: v_languages.unwrap_or_default(),
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptTextDoneEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        languages: v_languages.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1884,44 +2135,58 @@ impl<'de> Deserialize<'de> for TranscriptTextSegmentEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "speaker" => crate::__private::put(
+                        "speaker" => crate::__private::field(
+                            &mut map,
                             &mut v_speaker,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "speaker",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptTextSegmentEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    start: crate::__private::required(v_start, "start")?,
-                    end: crate::__private::required(v_end, "end")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    speaker: crate::__private::required(v_speaker, "speaker")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptTextSegmentEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        speaker: crate::__private::required(v_speaker, "speaker", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1995,44 +2260,58 @@ impl<'de> Deserialize<'de> for TranscriptionDiarizedSegment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "speaker" => crate::__private::put(
+                        "speaker" => crate::__private::field(
+                            &mut map,
                             &mut v_speaker,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "speaker",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptionDiarizedSegment {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    start: crate::__private::required(v_start, "start")?,
-                    end: crate::__private::required(v_end, "end")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    speaker: crate::__private::required(v_speaker, "speaker")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptionDiarizedSegment {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        speaker: crate::__private::required(v_speaker, "speaker", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2117,75 +2396,102 @@ impl<'de> Deserialize<'de> for TranscriptionSegment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "id",
                         )?,
-                        "seek" => crate::__private::put(
+                        "seek" => crate::__private::field(
+                            &mut map,
                             &mut v_seek,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "seek",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "tokens" => crate::__private::put(
+                        "tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_tokens,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tokens",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "temperature",
                         )?,
-                        "avg_logprob" => crate::__private::put(
+                        "avg_logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_avg_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "avg_logprob",
                         )?,
-                        "compression_ratio" => crate::__private::put(
+                        "compression_ratio" => crate::__private::field(
+                            &mut map,
                             &mut v_compression_ratio,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "compression_ratio",
                         )?,
-                        "no_speech_prob" => crate::__private::put(
+                        "no_speech_prob" => crate::__private::field(
+                            &mut map,
                             &mut v_no_speech_prob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "no_speech_prob",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptionSegment {
-                    id: crate::__private::required(v_id, "id")?,
-                    seek: crate::__private::required(v_seek, "seek")?,
-                    start: crate::__private::required(v_start, "start")?,
-                    end: crate::__private::required(v_end, "end")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    tokens: crate::__private::required(v_tokens, "tokens")?,
-                    temperature: crate::__private::required(v_temperature, "temperature")?,
-                    avg_logprob: crate::__private::required(v_avg_logprob, "avg_logprob")?,
-                    compression_ratio: crate::__private::required(
-                        v_compression_ratio,
-                        "compression_ratio",
-                    )?,
-                    no_speech_prob: crate::__private::required(v_no_speech_prob, "no_speech_prob")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptionSegment {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        seek: crate::__private::required(v_seek, "seek", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        tokens: crate::__private::required(v_tokens, "tokens", &mut missing),
+                        temperature: crate::__private::required(
+                            v_temperature,
+                            "temperature",
+                            &mut missing,
+                        ),
+                        avg_logprob: crate::__private::required(
+                            v_avg_logprob,
+                            "avg_logprob",
+                            &mut missing,
+                        ),
+                        compression_ratio: crate::__private::required(
+                            v_compression_ratio,
+                            "compression_ratio",
+                            &mut missing,
+                        ),
+                        no_speech_prob: crate::__private::required(
+                            v_no_speech_prob,
+                            "no_speech_prob",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2255,30 +2561,37 @@ impl<'de> Deserialize<'de> for TranscriptionWord {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "word" => crate::__private::put(
+                        "word" => crate::__private::field(
+                            &mut map,
                             &mut v_word,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "word",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptionWord {
-                    word: crate::__private::required(v_word, "word")?,
-                    start: crate::__private::required(v_start, "start")?,
-                    end: crate::__private::required(v_end, "end")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptionWord {
+                        word: crate::__private::required(v_word, "word", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2324,18 +2637,23 @@ impl<'de> Deserialize<'de> for UpdateVoiceConsentRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UpdateVoiceConsentRequest {
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UpdateVoiceConsentRequest {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2394,20 +2712,30 @@ impl<'de> Deserialize<'de> for VadConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "prefix_padding_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "prefix_padding_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_prefix_padding_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "prefix_padding_ms",
                         )?,
-                        "silence_duration_ms" => crate::__private::put(
+                        "silence_duration_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_silence_duration_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "silence_duration_ms",
                         )?,
-                        "threshold" => {
-                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
-                        }
+                        "threshold" => crate::__private::field(
+                            &mut map,
+                            &mut v_threshold,
+                            core::marker::PhantomData,
+                            "threshold",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2475,28 +2803,37 @@ impl<'de> Deserialize<'de> for VoiceConsentDeletedResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VoiceConsentDeletedResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VoiceConsentDeletedResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2556,40 +2893,51 @@ impl<'de> Deserialize<'de> for VoiceConsentListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VoiceConsentListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VoiceConsentListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2649,40 +2997,55 @@ impl<'de> Deserialize<'de> for VoiceConsentResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "language" => crate::__private::put(
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "language",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VoiceConsentResource {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    language: crate::__private::required(v_language, "language")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VoiceConsentResource {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        language: crate::__private::required(v_language, "language", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2739,34 +3102,48 @@ impl<'de> Deserialize<'de> for VoiceResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VoiceResource {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VoiceResource {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

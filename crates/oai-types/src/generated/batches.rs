@@ -110,137 +110,182 @@ impl<'de> Deserialize<'de> for Batch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "endpoint" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "endpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_endpoint,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "endpoint",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "errors" => {
-                            crate::__private::put(&mut v_errors, map.next_value()?, "errors")?
-                        }
-                        "input_file_id" => crate::__private::put(
+                        "errors" => crate::__private::field(
+                            &mut map,
+                            &mut v_errors,
+                            core::marker::PhantomData,
+                            "errors",
+                        )?,
+                        "input_file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_input_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input_file_id",
                         )?,
-                        "completion_window" => crate::__private::put(
+                        "completion_window" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_window,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "completion_window",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "output_file_id" => crate::__private::put(
+                        "output_file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_output_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output_file_id",
                         )?,
-                        "error_file_id" => crate::__private::put(
+                        "error_file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_error_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "error_file_id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "in_progress_at" => crate::__private::put(
+                        "in_progress_at" => crate::__private::field(
+                            &mut map,
                             &mut v_in_progress_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "in_progress_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "finalizing_at" => crate::__private::put(
+                        "finalizing_at" => crate::__private::field(
+                            &mut map,
                             &mut v_finalizing_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "finalizing_at",
                         )?,
-                        "completed_at" => crate::__private::put(
+                        "completed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_completed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "completed_at",
                         )?,
-                        "failed_at" => crate::__private::put(
+                        "failed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_failed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "failed_at",
                         )?,
-                        "expired_at" => crate::__private::put(
+                        "expired_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expired_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expired_at",
                         )?,
-                        "cancelling_at" => crate::__private::put(
+                        "cancelling_at" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelling_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cancelling_at",
                         )?,
-                        "cancelled_at" => crate::__private::put(
+                        "cancelled_at" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelled_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cancelled_at",
                         )?,
-                        "request_counts" => crate::__private::put(
+                        "request_counts" => crate::__private::field(
+                            &mut map,
                             &mut v_request_counts,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "request_counts",
                         )?,
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Batch {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    endpoint: crate::__private::required(v_endpoint, "endpoint")?,
-                    model: v_model.unwrap_or_default(),
-                    errors: v_errors.unwrap_or_default(),
-                    input_file_id: crate::__private::required(v_input_file_id, "input_file_id")?,
-                    completion_window: crate::__private::required(
-                        v_completion_window,
-                        "completion_window",
-                    )?,
-                    status: crate::__private::required(v_status, "status")?,
-                    output_file_id: v_output_file_id.unwrap_or_default(),
-                    error_file_id: v_error_file_id.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    in_progress_at: v_in_progress_at.unwrap_or_default(),
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    finalizing_at: v_finalizing_at.unwrap_or_default(),
-                    completed_at: v_completed_at.unwrap_or_default(),
-                    failed_at: v_failed_at.unwrap_or_default(),
-                    expired_at: v_expired_at.unwrap_or_default(),
-                    cancelling_at: v_cancelling_at.unwrap_or_default(),
-                    cancelled_at: v_cancelled_at.unwrap_or_default(),
-                    request_counts: v_request_counts.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Batch {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        endpoint: crate::__private::required(v_endpoint, "endpoint", &mut missing),
+                        model: v_model.unwrap_or_default(),
+                        errors: v_errors.unwrap_or_default(),
+                        input_file_id: crate::__private::required(
+                            v_input_file_id,
+                            "input_file_id",
+                            &mut missing,
+                        ),
+                        completion_window: crate::__private::required(
+                            v_completion_window,
+                            "completion_window",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        output_file_id: v_output_file_id.unwrap_or_default(),
+                        error_file_id: v_error_file_id.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        in_progress_at: v_in_progress_at.unwrap_or_default(),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        finalizing_at: v_finalizing_at.unwrap_or_default(),
+                        completed_at: v_completed_at.unwrap_or_default(),
+                        failed_at: v_failed_at.unwrap_or_default(),
+                        expired_at: v_expired_at.unwrap_or_default(),
+                        cancelling_at: v_cancelling_at.unwrap_or_default(),
+                        cancelled_at: v_cancelled_at.unwrap_or_default(),
+                        request_counts: v_request_counts.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -341,24 +386,28 @@ impl<'de> Deserialize<'de> for BatchError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "message",
                         )?,
-                        "param" => crate::__private::put(
+                        "param" => crate::__private::field(
+                            &mut map,
                             &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "param",
                         )?,
-                        "line" => crate::__private::put(
+                        "line" => crate::__private::field(
+                            &mut map,
                             &mut v_line,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "line",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -422,12 +471,18 @@ impl<'de> Deserialize<'de> for BatchErrors {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -484,22 +539,30 @@ impl<'de> Deserialize<'de> for BatchFileExpirationAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "seconds" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(BatchFileExpirationAfter {
-                    anchor: v_anchor.unwrap_or_default(),
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    BatchFileExpirationAfter {
+                        anchor: v_anchor.unwrap_or_default(),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -550,30 +613,41 @@ impl<'de> Deserialize<'de> for BatchRequestCounts {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "total" => crate::__private::put(
+                        "total" => crate::__private::field(
+                            &mut map,
                             &mut v_total,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total",
                         )?,
-                        "completed" => crate::__private::put(
+                        "completed" => crate::__private::field(
+                            &mut map,
                             &mut v_completed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completed",
                         )?,
-                        "failed" => crate::__private::put(
+                        "failed" => crate::__private::field(
+                            &mut map,
                             &mut v_failed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "failed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(BatchRequestCounts {
-                    total: crate::__private::required(v_total, "total")?,
-                    completed: crate::__private::required(v_completed, "completed")?,
-                    failed: crate::__private::required(v_failed, "failed")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    BatchRequestCounts {
+                        total: crate::__private::required(v_total, "total", &mut missing),
+                        completed: crate::__private::required(
+                            v_completed,
+                            "completed",
+                            &mut missing,
+                        ),
+                        failed: crate::__private::required(v_failed, "failed", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -653,48 +727,71 @@ impl<'de> Deserialize<'de> for BatchUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input_tokens" => crate::__private::put(
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "input_tokens_details" => crate::__private::put(
+                        "input_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input_tokens_details",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "output_tokens_details" => crate::__private::put(
+                        "output_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output_tokens_details",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(BatchUsage {
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    input_tokens_details: crate::__private::required(
-                        v_input_tokens_details,
-                        "input_tokens_details",
-                    )?,
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    output_tokens_details: crate::__private::required(
-                        v_output_tokens_details,
-                        "output_tokens_details",
-                    )?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    BatchUsage {
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        input_tokens_details: crate::__private::required(
+                            v_input_tokens_details,
+                            "input_tokens_details",
+                            &mut missing,
+                        ),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        output_tokens_details: crate::__private::required(
+                            v_output_tokens_details,
+                            "output_tokens_details",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -748,18 +845,27 @@ impl<'de> Deserialize<'de> for BatchUsageInputTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "cached_tokens" => crate::__private::put(
+                        "cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "cached_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(BatchUsageInputTokensDetails {
-                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    BatchUsageInputTokensDetails {
+                        cached_tokens: crate::__private::required(
+                            v_cached_tokens,
+                            "cached_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -817,40 +923,55 @@ impl<'de> Deserialize<'de> for CreateBatchRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input_file_id" => crate::__private::put(
+                        "input_file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_input_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input_file_id",
                         )?,
-                        "endpoint" => crate::__private::put(
+                        "endpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_endpoint,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "endpoint",
                         )?,
-                        "completion_window" => crate::__private::put(
+                        "completion_window" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_window,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "completion_window",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "output_expires_after" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "output_expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_output_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_expires_after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateBatchRequest {
-                    input_file_id: crate::__private::required(v_input_file_id, "input_file_id")?,
-                    endpoint: crate::__private::required(v_endpoint, "endpoint")?,
-                    completion_window: v_completion_window.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    output_expires_after: v_output_expires_after.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateBatchRequest {
+                        input_file_id: crate::__private::required(
+                            v_input_file_id,
+                            "input_file_id",
+                            &mut missing,
+                        ),
+                        endpoint: crate::__private::required(v_endpoint, "endpoint", &mut missing),
+                        completion_window: v_completion_window.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        output_expires_after: v_output_expires_after.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -932,14 +1053,16 @@ impl<'de> Deserialize<'de> for ListBatchesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1008,40 +1131,51 @@ impl<'de> Deserialize<'de> for ListBatchesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListBatchesResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListBatchesResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

@@ -35,24 +35,30 @@ impl<'de> Deserialize<'de> for ChatCompletionAllowedTools {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mode" => crate::__private::put(
+                        "mode" => crate::__private::field(
+                            &mut map,
                             &mut v_mode,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "mode",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionAllowedTools {
-                    mode: crate::__private::required(v_mode, "mode")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionAllowedTools {
+                        mode: crate::__private::required(v_mode, "mode", &mut missing),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -100,20 +106,34 @@ impl<'de> Deserialize<'de> for ChatCompletionAllowedToolsChoice {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "allowed_tools" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "allowed_tools" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "allowed_tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionAllowedToolsChoice {
-                    r#type: v_type.unwrap_or_default(),
-                    allowed_tools: crate::__private::required(v_allowed_tools, "allowed_tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionAllowedToolsChoice {
+                        r#type: v_type.unwrap_or_default(),
+                        allowed_tools: crate::__private::required(
+                            v_allowed_tools,
+                            "allowed_tools",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -164,28 +184,37 @@ impl<'de> Deserialize<'de> for ChatCompletionDeleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionDeleted {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionDeleted {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -240,30 +269,37 @@ impl<'de> Deserialize<'de> for ChatCompletionFunctions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionFunctions {
-                    description: v_description.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    parameters: v_parameters.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionFunctions {
+                        description: v_description.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        parameters: v_parameters.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -322,40 +358,51 @@ impl<'de> Deserialize<'de> for ChatCompletionList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -416,40 +463,51 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -533,58 +591,79 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
-                        "refusal" => crate::__private::put(
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
-                        "tool_calls" => crate::__private::put(
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "annotations",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "function_call" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "id" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "content_parts" => crate::__private::put(
+                        "content_parts" => crate::__private::field(
+                            &mut map,
                             &mut v_content_parts,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "content_parts",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageListDataItem {
-                    content: crate::__private::or_absent(v_content),
-                    refusal: crate::__private::or_absent(v_refusal),
-                    tool_calls: v_tool_calls.unwrap_or_default(),
-                    annotations: v_annotations.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    function_call: v_function_call.unwrap_or_default(),
-                    audio: v_audio.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    content_parts: v_content_parts.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageListDataItem {
+                        content: crate::__private::or_absent(v_content),
+                        refusal: crate::__private::or_absent(v_refusal),
+                        tool_calls: v_tool_calls.unwrap_or_default(),
+                        annotations: v_annotations.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        function_call: v_function_call.unwrap_or_default(),
+                        audio: v_audio.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        content_parts: v_content_parts.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -651,20 +730,34 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAnnotationsItem 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url_citation" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url_citation" => crate::__private::field(
+                            &mut map,
                             &mut v_url_citation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "url_citation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageListDataItemAnnotationsItem {
-                    r#type: v_type.unwrap_or_default(),
-                    url_citation: crate::__private::required(v_url_citation, "url_citation")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageListDataItemAnnotationsItem {
+                        r#type: v_type.unwrap_or_default(),
+                        url_citation: crate::__private::required(
+                            v_url_citation,
+                            "url_citation",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -721,37 +814,51 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAnnotationsItemU
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "end_index",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_index",
                         )?,
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "title",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
-                        end_index: crate::__private::required(v_end_index, "end_index")?,
-                        start_index: crate::__private::required(v_start_index, "start_index")?,
-                        url: crate::__private::required(v_url, "url")?,
-                        title: crate::__private::required(v_title, "title")?,
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        title: crate::__private::required(v_title, "title", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -808,36 +915,52 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "data",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageListDataItemAudio {
-                    id: crate::__private::required(v_id, "id")?,
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    transcript: crate::__private::required(v_transcript, "transcript")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageListDataItemAudio {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -898,24 +1021,34 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemFunctionCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageListDataItemFunctionCall {
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageListDataItemFunctionCall {
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -973,30 +1106,44 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallChunk {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => {
-                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
+                            &mut v_function,
+                            core::marker::PhantomData,
+                            "function",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageToolCallChunk {
-                    index: crate::__private::required(v_index, "index")?,
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    function: v_function.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageToolCallChunk {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        function: v_function.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1048,14 +1195,16 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallChunkFunction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1116,24 +1265,30 @@ impl<'de> Deserialize<'de> for ChatCompletionModeration {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionModeration {
-                    input: crate::__private::required(v_input, "input")?,
-                    output: crate::__private::required(v_output, "output")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionModeration {
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1184,26 +1339,37 @@ impl<'de> Deserialize<'de> for ChatCompletionModerationError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionModerationError {
-                    r#type: v_type.unwrap_or_default(),
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionModerationError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1275,26 +1441,37 @@ impl<'de> Deserialize<'de> for ChatCompletionModerationResults {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "model" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "results" => crate::__private::put(
+                        "results" => crate::__private::field(
+                            &mut map,
                             &mut v_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "results",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionModerationResults {
-                    r#type: v_type.unwrap_or_default(),
-                    model: crate::__private::required(v_model, "model")?,
-                    results: crate::__private::required(v_results, "results")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionModerationResults {
+                        r#type: v_type.unwrap_or_default(),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        results: crate::__private::required(v_results, "results", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1343,20 +1520,30 @@ impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoice {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionNamedToolChoice {
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionNamedToolChoice {
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1404,20 +1591,30 @@ impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoiceCustom {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "custom" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "custom" => crate::__private::field(
+                            &mut map,
                             &mut v_custom,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "custom",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionNamedToolChoiceCustom {
-                    r#type: v_type.unwrap_or_default(),
-                    custom: crate::__private::required(v_custom, "custom")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionNamedToolChoiceCustom {
+                        r#type: v_type.unwrap_or_default(),
+                        custom: crate::__private::required(v_custom, "custom", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1469,26 +1666,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestDeveloperMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "name" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestDeveloperMessage {
-                    content: crate::__private::required(v_content, "content")?,
-                    role: v_role.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestDeveloperMessage {
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        role: v_role.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1557,26 +1765,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestFunctionMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestFunctionMessage {
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::or_absent(v_content),
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestFunctionMessage {
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::or_absent(v_content),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1650,26 +1869,41 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "input_audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "input_audio" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input_audio",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartAudio {
-                    r#type: v_type.unwrap_or_default(),
-                    input_audio: crate::__private::required(v_input_audio, "input_audio")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartAudio {
+                        r#type: v_type.unwrap_or_default(),
+                        input_audio: crate::__private::required(
+                            v_input_audio,
+                            "input_audio",
+                            &mut missing,
+                        ),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1719,24 +1953,30 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartAudioInput
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "data",
                         )?,
-                        "format" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
                             &mut v_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
-                    data: crate::__private::required(v_data, "data")?,
-                    format: crate::__private::required(v_format, "format")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartAudioInputAudio {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        format: crate::__private::required(v_format, "format", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1789,26 +2029,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartFile {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file" => crate::__private::field(
+                            &mut map,
                             &mut v_file,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartFile {
-                    r#type: v_type.unwrap_or_default(),
-                    file: crate::__private::required(v_file, "file")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartFile {
+                        r#type: v_type.unwrap_or_default(),
+                        file: crate::__private::required(v_file, "file", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1863,19 +2114,22 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartFileFile {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "filename",
                         )?,
-                        "file_data" => crate::__private::put(
+                        "file_data" => crate::__private::field(
+                            &mut map,
                             &mut v_file_data,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_data",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1941,26 +2195,41 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image_url",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartImage {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: crate::__private::required(v_image_url, "image_url")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartImage {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: crate::__private::required(
+                            v_image_url,
+                            "image_url",
+                            &mut missing,
+                        ),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2013,26 +2282,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestSystemMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "name" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestSystemMessage {
-                    content: crate::__private::required(v_content, "content")?,
-                    role: v_role.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestSystemMessage {
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        role: v_role.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2104,26 +2384,41 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestToolMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "tool_call_id" => crate::__private::put(
+                        "tool_call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "tool_call_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestToolMessage {
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    tool_call_id: crate::__private::required(v_tool_call_id, "tool_call_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestToolMessage {
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        tool_call_id: crate::__private::required(
+                            v_tool_call_id,
+                            "tool_call_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2195,26 +2490,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestUserMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "name" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestUserMessage {
-                    content: crate::__private::required(v_content, "content")?,
-                    role: v_role.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestUserMessage {
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        role: v_role.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2316,33 +2622,48 @@ impl<'de> Deserialize<'de> for ChatCompletionResponseMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
-                        "refusal" => crate::__private::put(
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
-                        "tool_calls" => crate::__private::put(
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "annotations",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "function_call" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2462,25 +2783,34 @@ impl<'de> Deserialize<'de> for ChatCompletionStreamResponseDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
-                        "function_call" => crate::__private::put(
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
-                        "tool_calls" => crate::__private::put(
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "refusal" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2548,14 +2878,16 @@ impl<'de> Deserialize<'de> for ChatCompletionStreamResponseDeltaFunctionCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "arguments",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2636,32 +2968,48 @@ impl<'de> Deserialize<'de> for ChatCompletionTokenLogprob {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "token",
                         )?,
-                        "logprob" => crate::__private::put(
+                        "logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "logprob",
                         )?,
-                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
-                        "top_logprobs" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
+                            &mut v_bytes,
+                            core::marker::PhantomData,
+                            "bytes",
+                        )?,
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "top_logprobs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionTokenLogprob {
-                    token: crate::__private::required(v_token, "token")?,
-                    logprob: crate::__private::required(v_logprob, "logprob")?,
-                    bytes: crate::__private::or_absent(v_bytes),
-                    top_logprobs: crate::__private::required(v_top_logprobs, "top_logprobs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionTokenLogprob {
+                        token: crate::__private::required(v_token, "token", &mut missing),
+                        logprob: crate::__private::required(v_logprob, "logprob", &mut missing),
+                        bytes: crate::__private::or_absent(v_bytes),
+                        top_logprobs: crate::__private::required(
+                            v_top_logprobs,
+                            "top_logprobs",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2714,26 +3062,37 @@ impl<'de> Deserialize<'de> for ChatCompletionTokenLogprobTopLogprobsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "token",
                         )?,
-                        "logprob" => crate::__private::put(
+                        "logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "logprob",
                         )?,
-                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        "bytes" => crate::__private::field(
+                            &mut map,
+                            &mut v_bytes,
+                            core::marker::PhantomData,
+                            "bytes",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionTokenLogprobTopLogprobsItem {
-                    token: crate::__private::required(v_token, "token")?,
-                    logprob: crate::__private::required(v_logprob, "logprob")?,
-                    bytes: crate::__private::or_absent(v_bytes),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionTokenLogprobTopLogprobsItem {
+                        token: crate::__private::required(v_token, "token", &mut missing),
+                        logprob: crate::__private::required(v_logprob, "logprob", &mut missing),
+                        bytes: crate::__private::or_absent(v_bytes),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2962,204 +3321,275 @@ impl<'de> Deserialize<'de> for CreateChatCompletionRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "top_logprobs" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "top_logprobs",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "user" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
-                        "safety_identifier" => crate::__private::put(
+                        "safety_identifier" => crate::__private::field(
+                            &mut map,
                             &mut v_safety_identifier,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "safety_identifier",
                         )?,
-                        "prompt_cache_key" => crate::__private::put(
+                        "prompt_cache_key" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_key,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt_cache_key",
                         )?,
-                        "prompt_cache_retention" => crate::__private::put(
+                        "prompt_cache_retention" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_retention,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_retention",
                         )?,
-                        "prompt_cache_options" => crate::__private::put(
+                        "prompt_cache_options" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_options",
                         )?,
-                        "messages" => crate::__private::put(
+                        "messages" => crate::__private::field(
+                            &mut map,
                             &mut v_messages,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "messages",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "service_tier" => crate::__private::put(
+                        "service_tier" => crate::__private::field(
+                            &mut map,
                             &mut v_service_tier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_tier",
                         )?,
-                        "modalities" => crate::__private::put(
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "verbosity" => {
-                            crate::__private::put(&mut v_verbosity, map.next_value()?, "verbosity")?
-                        }
-                        "reasoning_effort" => crate::__private::put(
+                        "verbosity" => crate::__private::field(
+                            &mut map,
+                            &mut v_verbosity,
+                            core::marker::PhantomData,
+                            "verbosity",
+                        )?,
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_completion_tokens",
                         )?,
-                        "frequency_penalty" => crate::__private::put(
+                        "frequency_penalty" => crate::__private::field(
+                            &mut map,
                             &mut v_frequency_penalty,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "frequency_penalty",
                         )?,
-                        "presence_penalty" => crate::__private::put(
+                        "presence_penalty" => crate::__private::field(
+                            &mut map,
                             &mut v_presence_penalty,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "presence_penalty",
                         )?,
-                        "web_search_options" => crate::__private::put(
+                        "web_search_options" => crate::__private::field(
+                            &mut map,
                             &mut v_web_search_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "web_search_options",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "store" => crate::__private::put(&mut v_store, map.next_value()?, "store")?,
-                        "moderation" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "store" => crate::__private::field(
+                            &mut map,
+                            &mut v_store,
+                            core::marker::PhantomData,
+                            "store",
+                        )?,
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "stop" => crate::__private::put(&mut v_stop, map.next_value()?, "stop")?,
-                        "logit_bias" => crate::__private::put(
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "stop" => crate::__private::field(
+                            &mut map,
+                            &mut v_stop,
+                            core::marker::PhantomData,
+                            "stop",
+                        )?,
+                        "logit_bias" => crate::__private::field(
+                            &mut map,
                             &mut v_logit_bias,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "logit_bias",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "max_tokens" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "max_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_tokens",
                         )?,
-                        "n" => crate::__private::put(
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "prediction" => crate::__private::put(
+                        "prediction" => crate::__private::field(
+                            &mut map,
                             &mut v_prediction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prediction",
                         )?,
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "seed",
                         )?,
-                        "stream_options" => crate::__private::put(
+                        "stream_options" => crate::__private::field(
+                            &mut map,
                             &mut v_stream_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "stream_options",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parallel_tool_calls",
                         )?,
-                        "function_call" => crate::__private::put(
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
-                        "functions" => {
-                            crate::__private::put(&mut v_functions, map.next_value()?, "functions")?
-                        }
+                        "functions" => crate::__private::field(
+                            &mut map,
+                            &mut v_functions,
+                            core::marker::PhantomData,
+                            "functions",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionRequest {
-                    metadata: v_metadata.unwrap_or_default(),
-                    top_logprobs: v_top_logprobs.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    safety_identifier: v_safety_identifier.unwrap_or_default(),
-                    prompt_cache_key: v_prompt_cache_key.unwrap_or_default(),
-                    prompt_cache_retention: v_prompt_cache_retention.unwrap_or_default(),
-                    prompt_cache_options: v_prompt_cache_options.unwrap_or_default(),
-                    messages: crate::__private::required(v_messages, "messages")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    service_tier: v_service_tier.unwrap_or_default(),
-                    modalities: v_modalities.unwrap_or_default(),
-                    verbosity: v_verbosity.unwrap_or_default(),
-                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
-                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
-                    frequency_penalty: v_frequency_penalty.unwrap_or_default(),
-                    presence_penalty: v_presence_penalty.unwrap_or_default(),
-                    web_search_options: v_web_search_options.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    audio: v_audio.unwrap_or_default(),
-                    store: v_store.unwrap_or_default(),
-                    moderation: v_moderation.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    stop: v_stop.unwrap_or_default(),
-                    logit_bias: v_logit_bias.unwrap_or_default(),
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    max_tokens: v_max_tokens.unwrap_or_default(),
-                    n: v_n.unwrap_or_default(),
-                    prediction: v_prediction.unwrap_or_default(),
-                    seed: v_seed.unwrap_or_default(),
-                    stream_options: v_stream_options.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    tool_choice: v_tool_choice.unwrap_or_default(),
-                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
-                    function_call: v_function_call.unwrap_or_default(),
-                    functions: v_functions.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionRequest {
+                        metadata: v_metadata.unwrap_or_default(),
+                        top_logprobs: v_top_logprobs.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        safety_identifier: v_safety_identifier.unwrap_or_default(),
+                        prompt_cache_key: v_prompt_cache_key.unwrap_or_default(),
+                        prompt_cache_retention: v_prompt_cache_retention.unwrap_or_default(),
+                        prompt_cache_options: v_prompt_cache_options.unwrap_or_default(),
+                        messages: crate::__private::required(v_messages, "messages", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        service_tier: v_service_tier.unwrap_or_default(),
+                        modalities: v_modalities.unwrap_or_default(),
+                        verbosity: v_verbosity.unwrap_or_default(),
+                        reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                        max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                        frequency_penalty: v_frequency_penalty.unwrap_or_default(),
+                        presence_penalty: v_presence_penalty.unwrap_or_default(),
+                        web_search_options: v_web_search_options.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        audio: v_audio.unwrap_or_default(),
+                        store: v_store.unwrap_or_default(),
+                        moderation: v_moderation.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        stop: v_stop.unwrap_or_default(),
+                        logit_bias: v_logit_bias.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        max_tokens: v_max_tokens.unwrap_or_default(),
+                        n: v_n.unwrap_or_default(),
+                        prediction: v_prediction.unwrap_or_default(),
+                        seed: v_seed.unwrap_or_default(),
+                        stream_options: v_stream_options.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        tool_choice: v_tool_choice.unwrap_or_default(),
+                        parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                        function_call: v_function_call.unwrap_or_default(),
+                        functions: v_functions.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3280,24 +3710,30 @@ impl<'de> Deserialize<'de> for CreateChatCompletionRequestAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "voice" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
                             &mut v_voice,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "voice",
                         )?,
-                        "format" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
                             &mut v_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionRequestAudio {
-                    voice: crate::__private::required(v_voice, "voice")?,
-                    format: crate::__private::required(v_format, "format")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionRequestAudio {
+                        voice: crate::__private::required(v_voice, "voice", &mut missing),
+                        format: crate::__private::required(v_format, "format", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3410,14 +3846,16 @@ impl<'de> Deserialize<'de> for CreateChatCompletionRequestWebSearchOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "user_location" => crate::__private::put(
+                        "user_location" => crate::__private::field(
+                            &mut map,
                             &mut v_user_location,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user_location",
                         )?,
-                        "search_context_size" => crate::__private::put(
+                        "search_context_size" => crate::__private::field(
+                            &mut map,
                             &mut v_search_context_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "search_context_size",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3476,20 +3914,34 @@ impl<'de> Deserialize<'de> for CreateChatCompletionRequestWebSearchOptionsUserLo
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "approximate" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "approximate" => crate::__private::field(
+                            &mut map,
                             &mut v_approximate,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "approximate",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionRequestWebSearchOptionsUserLocation {
-                    r#type: v_type.unwrap_or_default(),
-                    approximate: crate::__private::required(v_approximate, "approximate")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionRequestWebSearchOptionsUserLocation {
+                        r#type: v_type.unwrap_or_default(),
+                        approximate: crate::__private::required(
+                            v_approximate,
+                            "approximate",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3567,64 +4019,86 @@ impl<'de> Deserialize<'de> for CreateChatCompletionResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "choices" => crate::__private::put(
+                        "choices" => crate::__private::field(
+                            &mut map,
                             &mut v_choices,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "choices",
                         )?,
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "service_tier" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "service_tier" => crate::__private::field(
+                            &mut map,
                             &mut v_service_tier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_tier",
                         )?,
-                        "system_fingerprint" => crate::__private::put(
+                        "system_fingerprint" => crate::__private::field(
+                            &mut map,
                             &mut v_system_fingerprint,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "system_fingerprint",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "moderation" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    choices: crate::__private::required(v_choices, "choices")?,
-                    created: crate::__private::required(v_created, "created")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    metadata: v_metadata.unwrap_or_default(),
-                    service_tier: v_service_tier.unwrap_or_default(),
-                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    moderation: v_moderation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        choices: crate::__private::required(v_choices, "choices", &mut missing),
+                        created: crate::__private::required(v_created, "created", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        metadata: v_metadata.unwrap_or_default(),
+                        service_tier: v_service_tier.unwrap_or_default(),
+                        system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        moderation: v_moderation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3701,34 +4175,48 @@ impl<'de> Deserialize<'de> for CreateChatCompletionResponseChoicesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "finish_reason" => crate::__private::put(
+                        "finish_reason" => crate::__private::field(
+                            &mut map,
                             &mut v_finish_reason,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "finish_reason",
                         )?,
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "message",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionResponseChoicesItem {
-                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
-                    index: crate::__private::required(v_index, "index")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    logprobs: crate::__private::or_absent(v_logprobs),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionResponseChoicesItem {
+                        finish_reason: crate::__private::required(
+                            v_finish_reason,
+                            "finish_reason",
+                            &mut missing,
+                        ),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        logprobs: crate::__private::or_absent(v_logprobs),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3794,12 +4282,18 @@ impl<'de> Deserialize<'de> for CreateChatCompletionResponseChoicesItemLogprobs {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "refusal" => {
-                            crate::__private::put(&mut v_refusal, map.next_value()?, "refusal")?
-                        }
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
+                            &mut v_refusal,
+                            core::marker::PhantomData,
+                            "refusal",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3886,66 +4380,86 @@ impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "choices" => crate::__private::put(
+                        "choices" => crate::__private::field(
+                            &mut map,
                             &mut v_choices,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "choices",
                         )?,
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
-                        "service_tier" => crate::__private::put(
+                        "service_tier" => crate::__private::field(
+                            &mut map,
                             &mut v_service_tier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "service_tier",
                         )?,
-                        "system_fingerprint" => crate::__private::put(
+                        "system_fingerprint" => crate::__private::field(
+                            &mut map,
                             &mut v_system_fingerprint,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "system_fingerprint",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "moderation" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionStreamResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    choices: crate::__private::required(v_choices, "choices")?,
-                    created: crate::__private::required(v_created, "created")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    service_tier: v_service_tier.unwrap_or_default(),
-                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    moderation: v_moderation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionStreamResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        choices: crate::__private::required(v_choices, "choices", &mut missing),
+                        created: crate::__private::required(v_created, "created", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        service_tier: v_service_tier.unwrap_or_default(),
+                        system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        moderation: v_moderation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4023,34 +4537,44 @@ impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "delta",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "finish_reason" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "finish_reason" => crate::__private::field(
+                            &mut map,
                             &mut v_finish_reason,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "finish_reason",
                         )?,
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatCompletionStreamResponseChoicesItem {
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    finish_reason: crate::__private::or_absent(v_finish_reason),
-                    index: crate::__private::required(v_index, "index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatCompletionStreamResponseChoicesItem {
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        finish_reason: crate::__private::or_absent(v_finish_reason),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4117,12 +4641,18 @@ impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItemLogp
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "refusal" => {
-                            crate::__private::put(&mut v_refusal, map.next_value()?, "refusal")?
-                        }
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
+                            &mut v_refusal,
+                            core::marker::PhantomData,
+                            "refusal",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4178,20 +4708,30 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "custom" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "custom" => crate::__private::field(
+                            &mut map,
                             &mut v_custom,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "custom",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolChatCompletions {
-                    r#type: v_type.unwrap_or_default(),
-                    custom: crate::__private::required(v_custom, "custom")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolChatCompletions {
+                        r#type: v_type.unwrap_or_default(),
+                        custom: crate::__private::required(v_custom, "custom", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4244,28 +4784,37 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustom {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolChatCompletionsCustom {
-                    name: crate::__private::required(v_name, "name")?,
-                    description: v_description.unwrap_or_default(),
-                    format: v_format.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolChatCompletionsCustom {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: v_description.unwrap_or_default(),
+                        format: v_format.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4325,20 +4874,30 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatGrammar {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "grammar" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "grammar" => crate::__private::field(
+                            &mut map,
                             &mut v_grammar,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "grammar",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolChatCompletionsCustomFormatGrammar {
-                    r#type: v_type.unwrap_or_default(),
-                    grammar: crate::__private::required(v_grammar, "grammar")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolChatCompletionsCustomFormatGrammar {
+                        r#type: v_type.unwrap_or_default(),
+                        grammar: crate::__private::required(v_grammar, "grammar", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4386,24 +4945,34 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatGrammarGramm
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "definition" => crate::__private::put(
+                        "definition" => crate::__private::field(
+                            &mut map,
                             &mut v_definition,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "definition",
                         )?,
-                        "syntax" => crate::__private::put(
+                        "syntax" => crate::__private::field(
+                            &mut map,
                             &mut v_syntax,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "syntax",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolChatCompletionsCustomFormatGrammarGrammar {
-                    definition: crate::__private::required(v_definition, "definition")?,
-                    syntax: crate::__private::required(v_syntax, "syntax")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolChatCompletionsCustomFormatGrammarGrammar {
+                        definition: crate::__private::required(
+                            v_definition,
+                            "definition",
+                            &mut missing,
+                        ),
+                        syntax: crate::__private::required(v_syntax, "syntax", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4448,7 +5017,12 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4510,17 +5084,24 @@ impl<'de> Deserialize<'de> for GetChatCompletionMessagesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4604,25 +5185,36 @@ impl<'de> Deserialize<'de> for ListChatCompletionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "after" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4684,20 +5276,30 @@ impl<'de> Deserialize<'de> for PredictionContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(PredictionContent {
-                    r#type: v_type.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    PredictionContent {
+                        r#type: v_type.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4782,9 +5384,12 @@ impl<'de> Deserialize<'de> for UpdateChatCompletionRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4861,24 +5466,28 @@ impl<'de> Deserialize<'de> for WebSearchLocation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "country" => crate::__private::put(
+                        "country" => crate::__private::field(
+                            &mut map,
                             &mut v_country,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "country",
                         )?,
-                        "region" => crate::__private::put(
+                        "region" => crate::__private::field(
+                            &mut map,
                             &mut v_region,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "region",
                         )?,
-                        "city" => crate::__private::put(
+                        "city" => crate::__private::field(
+                            &mut map,
                             &mut v_city,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "city",
                         )?,
-                        "timezone" => crate::__private::put(
+                        "timezone" => crate::__private::field(
+                            &mut map,
                             &mut v_timezone,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "timezone",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,

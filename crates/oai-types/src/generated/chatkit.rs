@@ -33,7 +33,12 @@ impl<'de> Deserialize<'de> for ActiveStatus {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -101,42 +106,66 @@ impl<'de> Deserialize<'de> for AssistantMessageItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantMessageItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AssistantMessageItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -198,42 +227,55 @@ impl<'de> Deserialize<'de> for Attachment {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "mime_type" => crate::__private::put(
+                        "mime_type" => crate::__private::field(
+                            &mut map,
                             &mut v_mime_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "mime_type",
                         )?,
-                        "preview_url" => crate::__private::put(
+                        "preview_url" => crate::__private::field(
+                            &mut map,
                             &mut v_preview_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "preview_url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Attachment {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    mime_type: crate::__private::required(v_mime_type, "mime_type")?,
-                    preview_url: crate::__private::or_absent(v_preview_url),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Attachment {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        mime_type: crate::__private::required(
+                            v_mime_type,
+                            "mime_type",
+                            &mut missing,
+                        ),
+                        preview_url: crate::__private::or_absent(v_preview_url),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -292,9 +334,12 @@ impl<'de> Deserialize<'de> for AutomaticThreadTitlingParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -345,18 +390,23 @@ impl<'de> Deserialize<'de> for ChatSessionAutomaticThreadTitling {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionAutomaticThreadTitling {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionAutomaticThreadTitling {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -407,33 +457,45 @@ impl<'de> Deserialize<'de> for ChatSessionChatkitConfiguration {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "automatic_thread_titling" => crate::__private::put(
+                        "automatic_thread_titling" => crate::__private::field(
+                            &mut map,
                             &mut v_automatic_thread_titling,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "automatic_thread_titling",
                         )?,
-                        "file_upload" => crate::__private::put(
+                        "file_upload" => crate::__private::field(
+                            &mut map,
                             &mut v_file_upload,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_upload",
                         )?,
-                        "history" => crate::__private::put(
+                        "history" => crate::__private::field(
+                            &mut map,
                             &mut v_history,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "history",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionChatkitConfiguration {
-                    automatic_thread_titling: crate::__private::required(
-                        v_automatic_thread_titling,
-                        "automatic_thread_titling",
-                    )?,
-                    file_upload: crate::__private::required(v_file_upload, "file_upload")?,
-                    history: crate::__private::required(v_history, "history")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionChatkitConfiguration {
+                        automatic_thread_titling: crate::__private::required(
+                            v_automatic_thread_titling,
+                            "automatic_thread_titling",
+                            &mut missing,
+                        ),
+                        file_upload: crate::__private::required(
+                            v_file_upload,
+                            "file_upload",
+                            &mut missing,
+                        ),
+                        history: crate::__private::required(v_history, "history", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -485,30 +547,37 @@ impl<'de> Deserialize<'de> for ChatSessionFileUpload {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
-                        "max_file_size" => crate::__private::put(
+                        "max_file_size" => crate::__private::field(
+                            &mut map,
                             &mut v_max_file_size,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_file_size",
                         )?,
-                        "max_files" => crate::__private::put(
+                        "max_files" => crate::__private::field(
+                            &mut map,
                             &mut v_max_files,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_files",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionFileUpload {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    max_file_size: crate::__private::or_absent(v_max_file_size),
-                    max_files: crate::__private::or_absent(v_max_files),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionFileUpload {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        max_file_size: crate::__private::or_absent(v_max_file_size),
+                        max_files: crate::__private::or_absent(v_max_files),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -557,24 +626,30 @@ impl<'de> Deserialize<'de> for ChatSessionHistory {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
-                        "recent_threads" => crate::__private::put(
+                        "recent_threads" => crate::__private::field(
+                            &mut map,
                             &mut v_recent_threads,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "recent_threads",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionHistory {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    recent_threads: crate::__private::or_absent(v_recent_threads),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionHistory {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        recent_threads: crate::__private::or_absent(v_recent_threads),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -619,21 +694,27 @@ impl<'de> Deserialize<'de> for ChatSessionRateLimits {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "max_requests_per_1_minute" => crate::__private::put(
+                        "max_requests_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "max_requests_per_1_minute",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionRateLimits {
-                    max_requests_per_1_minute: crate::__private::required(
-                        v_max_requests_per_1_minute,
-                        "max_requests_per_1_minute",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionRateLimits {
+                        max_requests_per_1_minute: crate::__private::required(
+                            v_max_requests_per_1_minute,
+                            "max_requests_per_1_minute",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -706,76 +787,106 @@ impl<'de> Deserialize<'de> for ChatSessionResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "expires_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "client_secret" => crate::__private::put(
+                        "client_secret" => crate::__private::field(
+                            &mut map,
                             &mut v_client_secret,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "client_secret",
                         )?,
-                        "workflow" => crate::__private::put(
+                        "workflow" => crate::__private::field(
+                            &mut map,
                             &mut v_workflow,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "workflow",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "user",
                         )?,
-                        "rate_limits" => crate::__private::put(
+                        "rate_limits" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limits,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "rate_limits",
                         )?,
-                        "max_requests_per_1_minute" => crate::__private::put(
+                        "max_requests_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "max_requests_per_1_minute",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "chatkit_configuration" => crate::__private::put(
+                        "chatkit_configuration" => crate::__private::field(
+                            &mut map,
                             &mut v_chatkit_configuration,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "chatkit_configuration",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatSessionResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    client_secret: crate::__private::required(v_client_secret, "client_secret")?,
-                    workflow: crate::__private::required(v_workflow, "workflow")?,
-                    user: crate::__private::required(v_user, "user")?,
-                    rate_limits: crate::__private::required(v_rate_limits, "rate_limits")?,
-                    max_requests_per_1_minute: crate::__private::required(
-                        v_max_requests_per_1_minute,
-                        "max_requests_per_1_minute",
-                    )?,
-                    status: crate::__private::required(v_status, "status")?,
-                    chatkit_configuration: crate::__private::required(
-                        v_chatkit_configuration,
-                        "chatkit_configuration",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatSessionResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        client_secret: crate::__private::required(
+                            v_client_secret,
+                            "client_secret",
+                            &mut missing,
+                        ),
+                        workflow: crate::__private::required(v_workflow, "workflow", &mut missing),
+                        user: crate::__private::required(v_user, "user", &mut missing),
+                        rate_limits: crate::__private::required(
+                            v_rate_limits,
+                            "rate_limits",
+                            &mut missing,
+                        ),
+                        max_requests_per_1_minute: crate::__private::required(
+                            v_max_requests_per_1_minute,
+                            "max_requests_per_1_minute",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        chatkit_configuration: crate::__private::required(
+                            v_chatkit_configuration,
+                            "chatkit_configuration",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -861,19 +972,24 @@ impl<'de> Deserialize<'de> for ChatkitConfigurationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "automatic_thread_titling" => crate::__private::put(
+                        "automatic_thread_titling" => crate::__private::field(
+                            &mut map,
                             &mut v_automatic_thread_titling,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "automatic_thread_titling",
                         )?,
-                        "file_upload" => crate::__private::put(
+                        "file_upload" => crate::__private::field(
+                            &mut map,
                             &mut v_file_upload,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "file_upload",
                         )?,
-                        "history" => {
-                            crate::__private::put(&mut v_history, map.next_value()?, "history")?
-                        }
+                        "history" => crate::__private::field(
+                            &mut map,
+                            &mut v_history,
+                            core::marker::PhantomData,
+                            "history",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -940,36 +1056,44 @@ impl<'de> Deserialize<'de> for ChatkitWorkflow {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "version",
                         )?,
-                        "state_variables" => crate::__private::put(
+                        "state_variables" => crate::__private::field(
+                            &mut map,
                             &mut v_state_variables,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "state_variables",
                         )?,
-                        "tracing" => crate::__private::put(
+                        "tracing" => crate::__private::field(
+                            &mut map,
                             &mut v_tracing,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tracing",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatkitWorkflow {
-                    id: crate::__private::required(v_id, "id")?,
-                    version: crate::__private::or_absent(v_version),
-                    state_variables: crate::__private::or_absent(v_state_variables),
-                    tracing: crate::__private::required(v_tracing, "tracing")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatkitWorkflow {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        version: crate::__private::or_absent(v_version),
+                        state_variables: crate::__private::or_absent(v_state_variables),
+                        tracing: crate::__private::required(v_tracing, "tracing", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1036,18 +1160,23 @@ impl<'de> Deserialize<'de> for ChatkitWorkflowTracing {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
                             &mut v_enabled,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "enabled",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatkitWorkflowTracing {
-                    enabled: crate::__private::required(v_enabled, "enabled")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatkitWorkflowTracing {
+                        enabled: crate::__private::required(v_enabled, "enabled", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1120,66 +1249,98 @@ impl<'de> Deserialize<'de> for ClientToolCallItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ClientToolCallItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    output: crate::__private::or_absent(v_output),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ClientToolCallItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        output: crate::__private::or_absent(v_output),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1257,10 +1418,16 @@ impl<'de> Deserialize<'de> for ClosedStatus {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "reason" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1331,42 +1498,51 @@ impl<'de> Deserialize<'de> for CreateChatSessionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "workflow" => crate::__private::put(
+                        "workflow" => crate::__private::field(
+                            &mut map,
                             &mut v_workflow,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "workflow",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "user",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "rate_limits" => crate::__private::put(
+                        "rate_limits" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limits,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "rate_limits",
                         )?,
-                        "chatkit_configuration" => crate::__private::put(
+                        "chatkit_configuration" => crate::__private::field(
+                            &mut map,
                             &mut v_chatkit_configuration,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chatkit_configuration",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateChatSessionBody {
-                    workflow: crate::__private::required(v_workflow, "workflow")?,
-                    user: crate::__private::required(v_user, "user")?,
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    rate_limits: v_rate_limits.unwrap_or_default(),
-                    chatkit_configuration: v_chatkit_configuration.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateChatSessionBody {
+                        workflow: crate::__private::required(v_workflow, "workflow", &mut missing),
+                        user: crate::__private::required(v_user, "user", &mut missing),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        rate_limits: v_rate_limits.unwrap_or_default(),
+                        chatkit_configuration: v_chatkit_configuration.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1427,28 +1603,37 @@ impl<'de> Deserialize<'de> for DeletedThreadResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeletedThreadResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeletedThreadResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1499,22 +1684,30 @@ impl<'de> Deserialize<'de> for ExpiresAfterParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "seconds" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ExpiresAfterParam {
-                    anchor: v_anchor.unwrap_or_default(),
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ExpiresAfterParam {
+                        anchor: v_anchor.unwrap_or_default(),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1563,20 +1756,30 @@ impl<'de> Deserialize<'de> for FileAnnotation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "source" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileAnnotation {
-                    r#type: v_type.unwrap_or_default(),
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileAnnotation {
+                        r#type: v_type.unwrap_or_default(),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1625,20 +1828,30 @@ impl<'de> Deserialize<'de> for FileAnnotationSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "filename" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileAnnotationSource {
-                    r#type: v_type.unwrap_or_default(),
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileAnnotationSource {
+                        r#type: v_type.unwrap_or_default(),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1694,17 +1907,22 @@ impl<'de> Deserialize<'de> for FileUploadParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
-                        "max_file_size" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
+                        "max_file_size" => crate::__private::field(
+                            &mut map,
                             &mut v_max_file_size,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_file_size",
                         )?,
-                        "max_files" => crate::__private::put(
+                        "max_files" => crate::__private::field(
+                            &mut map,
                             &mut v_max_files,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_files",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1767,12 +1985,16 @@ impl<'de> Deserialize<'de> for HistoryParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
-                        "recent_threads" => crate::__private::put(
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
+                        "recent_threads" => crate::__private::field(
+                            &mut map,
                             &mut v_recent_threads,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "recent_threads",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1830,14 +2052,16 @@ impl<'de> Deserialize<'de> for InferenceOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_choice" => crate::__private::put(
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1906,20 +2130,28 @@ impl<'de> Deserialize<'de> for ListThreadItemsMethodParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1997,25 +2229,34 @@ impl<'de> Deserialize<'de> for ListThreadsMethodParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2080,10 +2321,16 @@ impl<'de> Deserialize<'de> for LockedStatus {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "reason" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2140,9 +2387,10 @@ impl<'de> Deserialize<'de> for RateLimitsParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "max_requests_per_1_minute" => crate::__private::put(
+                        "max_requests_per_1_minute" => crate::__private::field(
+                            &mut map,
                             &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_requests_per_1_minute",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2202,26 +2450,41 @@ impl<'de> Deserialize<'de> for ResponseOutputText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "annotations",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ResponseOutputText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    annotations: crate::__private::required(v_annotations, "annotations")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ResponseOutputText {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        annotations: crate::__private::required(
+                            v_annotations,
+                            "annotations",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2294,42 +2557,66 @@ impl<'de> Deserialize<'de> for TaskGroupItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "tasks" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "tasks" => crate::__private::field(
+                            &mut map,
                             &mut v_tasks,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tasks",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TaskGroupItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    tasks: crate::__private::required(v_tasks, "tasks")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TaskGroupItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        tasks: crate::__private::required(v_tasks, "tasks", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2385,30 +2672,37 @@ impl<'de> Deserialize<'de> for TaskGroupTask {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "heading" => crate::__private::put(
+                        "heading" => crate::__private::field(
+                            &mut map,
                             &mut v_heading,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "heading",
                         )?,
-                        "summary" => crate::__private::put(
+                        "summary" => crate::__private::field(
+                            &mut map,
                             &mut v_summary,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "summary",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TaskGroupTask {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    heading: crate::__private::or_absent(v_heading),
-                    summary: crate::__private::or_absent(v_summary),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TaskGroupTask {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        heading: crate::__private::or_absent(v_heading),
+                        summary: crate::__private::or_absent(v_summary),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2477,54 +2771,84 @@ impl<'de> Deserialize<'de> for TaskItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "task_type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "task_type" => crate::__private::field(
+                            &mut map,
                             &mut v_task_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "task_type",
                         )?,
-                        "heading" => crate::__private::put(
+                        "heading" => crate::__private::field(
+                            &mut map,
                             &mut v_heading,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "heading",
                         )?,
-                        "summary" => crate::__private::put(
+                        "summary" => crate::__private::field(
+                            &mut map,
                             &mut v_summary,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "summary",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TaskItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    task_type: crate::__private::required(v_task_type, "task_type")?,
-                    heading: crate::__private::or_absent(v_heading),
-                    summary: crate::__private::or_absent(v_summary),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TaskItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        task_type: crate::__private::required(
+                            v_task_type,
+                            "task_type",
+                            &mut missing,
+                        ),
+                        heading: crate::__private::or_absent(v_heading),
+                        summary: crate::__private::or_absent(v_summary),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2625,40 +2949,51 @@ impl<'de> Deserialize<'de> for ThreadItemListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ThreadItemListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ThreadItemListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2719,40 +3054,51 @@ impl<'de> Deserialize<'de> for ThreadListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ThreadListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ThreadListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2816,46 +3162,62 @@ impl<'de> Deserialize<'de> for ThreadResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "title",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ThreadResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    title: crate::__private::or_absent(v_title),
-                    status: crate::__private::required(v_status, "status")?,
-                    user: crate::__private::required(v_user, "user")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ThreadResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        title: crate::__private::or_absent(v_title),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        user: crate::__private::required(v_user, "user", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2917,18 +3279,23 @@ impl<'de> Deserialize<'de> for ToolChoice {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolChoice {
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolChoice {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2976,20 +3343,30 @@ impl<'de> Deserialize<'de> for UrlAnnotation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "source" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UrlAnnotation {
-                    r#type: v_type.unwrap_or_default(),
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UrlAnnotation {
+                        r#type: v_type.unwrap_or_default(),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3038,20 +3415,30 @@ impl<'de> Deserialize<'de> for UrlAnnotationSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UrlAnnotationSource {
-                    r#type: v_type.unwrap_or_default(),
-                    url: crate::__private::required(v_url, "url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UrlAnnotationSource {
+                        r#type: v_type.unwrap_or_default(),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3100,20 +3487,30 @@ impl<'de> Deserialize<'de> for UserMessageInputText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserMessageInputText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserMessageInputText {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3181,54 +3578,84 @@ impl<'de> Deserialize<'de> for UserMessageItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "attachments" => crate::__private::put(
+                        "attachments" => crate::__private::field(
+                            &mut map,
                             &mut v_attachments,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "attachments",
                         )?,
-                        "inference_options" => crate::__private::put(
+                        "inference_options" => crate::__private::field(
+                            &mut map,
                             &mut v_inference_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "inference_options",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserMessageItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    attachments: crate::__private::required(v_attachments, "attachments")?,
-                    inference_options: crate::__private::or_absent(v_inference_options),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserMessageItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        attachments: crate::__private::required(
+                            v_attachments,
+                            "attachments",
+                            &mut missing,
+                        ),
+                        inference_options: crate::__private::or_absent(v_inference_options),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3302,20 +3729,30 @@ impl<'de> Deserialize<'de> for UserMessageQuotedText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UserMessageQuotedText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UserMessageQuotedText {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3377,42 +3814,66 @@ impl<'de> Deserialize<'de> for WidgetMessageItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "thread_id" => crate::__private::put(
+                        "thread_id" => crate::__private::field(
+                            &mut map,
                             &mut v_thread_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "thread_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "widget" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "widget" => crate::__private::field(
+                            &mut map,
                             &mut v_widget,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "widget",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WidgetMessageItem {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    widget: crate::__private::required(v_widget, "widget")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WidgetMessageItem {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        thread_id: crate::__private::required(
+                            v_thread_id,
+                            "thread_id",
+                            &mut missing,
+                        ),
+                        r#type: v_type.unwrap_or_default(),
+                        widget: crate::__private::required(v_widget, "widget", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3477,34 +3938,44 @@ impl<'de> Deserialize<'de> for WorkflowParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "version",
                         )?,
-                        "state_variables" => crate::__private::put(
+                        "state_variables" => crate::__private::field(
+                            &mut map,
                             &mut v_state_variables,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "state_variables",
                         )?,
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WorkflowParam {
-                    id: crate::__private::required(v_id, "id")?,
-                    version: v_version.unwrap_or_default(),
-                    state_variables: v_state_variables.unwrap_or_default(),
-                    tracing: v_tracing.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WorkflowParam {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        version: v_version.unwrap_or_default(),
+                        state_variables: v_state_variables.unwrap_or_default(),
+                        tracing: v_tracing.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3572,9 +4043,12 @@ impl<'de> Deserialize<'de> for WorkflowTracingParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "enabled" => {
-                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
-                        }
+                        "enabled" => crate::__private::field(
+                            &mut map,
+                            &mut v_enabled,
+                            core::marker::PhantomData,
+                            "enabled",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }

@@ -52,20 +52,30 @@ impl<'de> Deserialize<'de> for CodeInterpreterTextOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "logs" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "logs" => crate::__private::field(
+                            &mut map,
                             &mut v_logs,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "logs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterTextOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    logs: crate::__private::required(v_logs, "logs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterTextOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        logs: crate::__private::required(v_logs, "logs", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -126,44 +136,70 @@ impl<'de> Deserialize<'de> for ContainerFileCitationBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "container_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "end_index",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerFileCitationBody {
-                    r#type: v_type.unwrap_or_default(),
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerFileCitationBody {
+                        r#type: v_type.unwrap_or_default(),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -232,24 +268,30 @@ impl<'de> Deserialize<'de> for DragPoint {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "x" => crate::__private::put(
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DragPoint {
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DragPoint {
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -304,32 +346,44 @@ impl<'de> Deserialize<'de> for FileCitationBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileCitationBody {
-                    r#type: v_type.unwrap_or_default(),
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    index: crate::__private::required(v_index, "index")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileCitationBody {
+                        r#type: v_type.unwrap_or_default(),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -394,26 +448,37 @@ impl<'de> Deserialize<'de> for FilePath {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FilePath {
-                    r#type: v_type.unwrap_or_default(),
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    index: crate::__private::required(v_index, "index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FilePath {
+                        r#type: v_type.unwrap_or_default(),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -511,35 +576,48 @@ impl<'de> Deserialize<'de> for InputFileContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "filename",
                         )?,
-                        "file_data" => crate::__private::put(
+                        "file_data" => crate::__private::field(
+                            &mut map,
                             &mut v_file_data,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_data",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
-                        "file_url" => crate::__private::put(
+                        "file_url" => crate::__private::field(
+                            &mut map,
                             &mut v_file_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_url",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -627,38 +705,51 @@ impl<'de> Deserialize<'de> for InputImageContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "detail" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
                             &mut v_detail,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "detail",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputImageContent {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: v_image_url.unwrap_or_default(),
-                    file_id: v_file_id.unwrap_or_default(),
-                    detail: crate::__private::required(v_detail, "detail")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputImageContent {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: v_image_url.unwrap_or_default(),
+                        file_id: v_file_id.unwrap_or_default(),
+                        detail: crate::__private::required(v_detail, "detail", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -721,26 +812,37 @@ impl<'de> Deserialize<'de> for InputTextContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputTextContent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputTextContent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -795,36 +897,48 @@ impl<'de> Deserialize<'de> for LogProb {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "token",
                         )?,
-                        "logprob" => crate::__private::put(
+                        "logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "logprob",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "bytes",
                         )?,
-                        "top_logprobs" => crate::__private::put(
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "top_logprobs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LogProb {
-                    token: crate::__private::required(v_token, "token")?,
-                    logprob: crate::__private::required(v_logprob, "logprob")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    top_logprobs: crate::__private::required(v_top_logprobs, "top_logprobs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LogProb {
+                        token: crate::__private::required(v_token, "token", &mut missing),
+                        logprob: crate::__private::required(v_logprob, "logprob", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        top_logprobs: crate::__private::required(
+                            v_top_logprobs,
+                            "top_logprobs",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1103,32 +1217,48 @@ impl<'de> Deserialize<'de> for OutputTextContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "annotations",
                         )?,
-                        "logprobs" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_logprobs,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "logprobs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OutputTextContent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    annotations: crate::__private::required(v_annotations, "annotations")?,
-                    logprobs: crate::__private::required(v_logprobs, "logprobs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OutputTextContent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        annotations: crate::__private::required(
+                            v_annotations,
+                            "annotations",
+                            &mut missing,
+                        ),
+                        logprobs: crate::__private::required(v_logprobs, "logprobs", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1176,7 +1306,12 @@ impl<'de> Deserialize<'de> for PromptCacheBreakpointConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        "mode" => crate::__private::field(
+                            &mut map,
+                            &mut v_mode,
+                            core::marker::PhantomData,
+                            "mode",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1231,20 +1366,30 @@ impl<'de> Deserialize<'de> for ReasoningTextContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ReasoningTextContent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ReasoningTextContent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1293,20 +1438,30 @@ impl<'de> Deserialize<'de> for RefusalContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "refusal" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "refusal",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RefusalContent {
-                    r#type: v_type.unwrap_or_default(),
-                    refusal: crate::__private::required(v_refusal, "refusal")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RefusalContent {
+                        r#type: v_type.unwrap_or_default(),
+                        refusal: crate::__private::required(v_refusal, "refusal", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1357,30 +1512,37 @@ impl<'de> Deserialize<'de> for TopLogProb {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "token",
                         )?,
-                        "logprob" => crate::__private::put(
+                        "logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "logprob",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "bytes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TopLogProb {
-                    token: crate::__private::required(v_token, "token")?,
-                    logprob: crate::__private::required(v_logprob, "logprob")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TopLogProb {
+                        token: crate::__private::required(v_token, "token", &mut missing),
+                        logprob: crate::__private::required(v_logprob, "logprob", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1439,38 +1601,59 @@ impl<'de> Deserialize<'de> for UrlCitationBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
-                        "start_index" => crate::__private::put(
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "end_index",
                         )?,
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "title",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UrlCitationBody {
-                    r#type: v_type.unwrap_or_default(),
-                    url: crate::__private::required(v_url, "url")?,
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    title: crate::__private::required(v_title, "title")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UrlCitationBody {
+                        r#type: v_type.unwrap_or_default(),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        title: crate::__private::required(v_title, "title", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1533,38 +1716,59 @@ impl<'de> Deserialize<'de> for UrlCitationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "start_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "end_index",
                         )?,
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
-                        "title" => crate::__private::put(
+                        "title" => crate::__private::field(
+                            &mut map,
                             &mut v_title,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "title",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UrlCitationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    url: crate::__private::required(v_url, "url")?,
-                    title: crate::__private::required(v_title, "title")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UrlCitationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        title: crate::__private::required(v_title, "title", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

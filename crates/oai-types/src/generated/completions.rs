@@ -121,104 +121,142 @@ impl<'de> Deserialize<'de> for CreateCompletionRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
-                        "best_of" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
+                        "best_of" => crate::__private::field(
+                            &mut map,
                             &mut v_best_of,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "best_of",
                         )?,
-                        "echo" => crate::__private::put(&mut v_echo, map.next_value()?, "echo")?,
-                        "frequency_penalty" => crate::__private::put(
+                        "echo" => crate::__private::field(
+                            &mut map,
+                            &mut v_echo,
+                            core::marker::PhantomData,
+                            "echo",
+                        )?,
+                        "frequency_penalty" => crate::__private::field(
+                            &mut map,
                             &mut v_frequency_penalty,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "frequency_penalty",
                         )?,
-                        "logit_bias" => crate::__private::put(
+                        "logit_bias" => crate::__private::field(
+                            &mut map,
                             &mut v_logit_bias,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "logit_bias",
                         )?,
-                        "logprobs" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_logprobs,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "logprobs",
                         )?,
-                        "max_tokens" => crate::__private::put(
+                        "max_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_tokens",
                         )?,
-                        "n" => crate::__private::put(
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "presence_penalty" => crate::__private::put(
+                        "presence_penalty" => crate::__private::field(
+                            &mut map,
                             &mut v_presence_penalty,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "presence_penalty",
                         )?,
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "seed",
                         )?,
-                        "stop" => crate::__private::put(&mut v_stop, map.next_value()?, "stop")?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "stream_options" => crate::__private::put(
+                        "stop" => crate::__private::field(
+                            &mut map,
+                            &mut v_stop,
+                            core::marker::PhantomData,
+                            "stop",
+                        )?,
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "stream_options" => crate::__private::field(
+                            &mut map,
                             &mut v_stream_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "stream_options",
                         )?,
-                        "suffix" => crate::__private::put(
+                        "suffix" => crate::__private::field(
+                            &mut map,
                             &mut v_suffix,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "suffix",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "user" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateCompletionRequest {
-                    model: crate::__private::required(v_model, "model")?,
-                    prompt: crate::__private::or_absent(v_prompt),
-                    best_of: v_best_of.unwrap_or_default(),
-                    echo: v_echo.unwrap_or_default(),
-                    frequency_penalty: v_frequency_penalty.unwrap_or_default(),
-                    logit_bias: v_logit_bias.unwrap_or_default(),
-                    logprobs: v_logprobs.unwrap_or_default(),
-                    max_tokens: v_max_tokens.unwrap_or_default(),
-                    n: v_n.unwrap_or_default(),
-                    presence_penalty: v_presence_penalty.unwrap_or_default(),
-                    seed: v_seed.unwrap_or_default(),
-                    stop: v_stop.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    stream_options: v_stream_options.unwrap_or_default(),
-                    suffix: v_suffix.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    top_p: v_top_p.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateCompletionRequest {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        prompt: crate::__private::or_absent(v_prompt),
+                        best_of: v_best_of.unwrap_or_default(),
+                        echo: v_echo.unwrap_or_default(),
+                        frequency_penalty: v_frequency_penalty.unwrap_or_default(),
+                        logit_bias: v_logit_bias.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        max_tokens: v_max_tokens.unwrap_or_default(),
+                        n: v_n.unwrap_or_default(),
+                        presence_penalty: v_presence_penalty.unwrap_or_default(),
+                        seed: v_seed.unwrap_or_default(),
+                        stop: v_stop.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        stream_options: v_stream_options.unwrap_or_default(),
+                        suffix: v_suffix.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        top_p: v_top_p.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -350,48 +388,65 @@ impl<'de> Deserialize<'de> for CreateCompletionResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "choices" => crate::__private::put(
+                        "choices" => crate::__private::field(
+                            &mut map,
                             &mut v_choices,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "choices",
                         )?,
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "system_fingerprint" => crate::__private::put(
+                        "system_fingerprint" => crate::__private::field(
+                            &mut map,
                             &mut v_system_fingerprint,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "system_fingerprint",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateCompletionResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    choices: crate::__private::required(v_choices, "choices")?,
-                    created: crate::__private::required(v_created, "created")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateCompletionResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        choices: crate::__private::required(v_choices, "choices", &mut missing),
+                        created: crate::__private::required(v_created, "created", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -460,34 +515,48 @@ impl<'de> Deserialize<'de> for CreateCompletionResponseChoicesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "finish_reason" => crate::__private::put(
+                        "finish_reason" => crate::__private::field(
+                            &mut map,
                             &mut v_finish_reason,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "finish_reason",
                         )?,
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "text" => crate::__private::put(
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateCompletionResponseChoicesItem {
-                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
-                    index: crate::__private::required(v_index, "index")?,
-                    logprobs: crate::__private::or_absent(v_logprobs),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateCompletionResponseChoicesItem {
+                        finish_reason: crate::__private::required(
+                            v_finish_reason,
+                            "finish_reason",
+                            &mut missing,
+                        ),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        logprobs: crate::__private::or_absent(v_logprobs),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -561,22 +630,28 @@ impl<'de> Deserialize<'de> for CreateCompletionResponseChoicesItemLogprobs {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text_offset" => crate::__private::put(
+                        "text_offset" => crate::__private::field(
+                            &mut map,
                             &mut v_text_offset,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "text_offset",
                         )?,
-                        "token_logprobs" => crate::__private::put(
+                        "token_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_token_logprobs,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "token_logprobs",
                         )?,
-                        "tokens" => {
-                            crate::__private::put(&mut v_tokens, map.next_value()?, "tokens")?
-                        }
-                        "top_logprobs" => crate::__private::put(
+                        "tokens" => crate::__private::field(
+                            &mut map,
+                            &mut v_tokens,
+                            core::marker::PhantomData,
+                            "tokens",
+                        )?,
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "top_logprobs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,

@@ -44,40 +44,51 @@ impl<'de> Deserialize<'de> for ContainerFileListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerFileListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerFileListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -143,54 +154,73 @@ impl<'de> Deserialize<'de> for ContainerFileResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "container_id" => crate::__private::put(
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "bytes",
                         )?,
-                        "path" => crate::__private::put(
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerFileResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: crate::__private::required(v_object, "object")?,
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    path: crate::__private::required(v_path, "path")?,
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerFileResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -260,40 +290,51 @@ impl<'de> Deserialize<'de> for ContainerListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -369,66 +410,83 @@ impl<'de> Deserialize<'de> for ContainerResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "status",
                         )?,
-                        "last_active_at" => crate::__private::put(
+                        "last_active_at" => crate::__private::field(
+                            &mut map,
                             &mut v_last_active_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "last_active_at",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "memory_limit" => crate::__private::put(
+                        "memory_limit" => crate::__private::field(
+                            &mut map,
                             &mut v_memory_limit,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "memory_limit",
                         )?,
-                        "network_policy" => crate::__private::put(
+                        "network_policy" => crate::__private::field(
+                            &mut map,
                             &mut v_network_policy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "network_policy",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: crate::__private::required(v_object, "object")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    last_active_at: v_last_active_at.unwrap_or_default(),
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    memory_limit: v_memory_limit.unwrap_or_default(),
-                    network_policy: v_network_policy.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        last_active_at: v_last_active_at.unwrap_or_default(),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        memory_limit: v_memory_limit.unwrap_or_default(),
+                        network_policy: v_network_policy.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -495,12 +553,16 @@ impl<'de> Deserialize<'de> for ContainerResourceExpiresAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "minutes" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "minutes" => crate::__private::field(
+                            &mut map,
                             &mut v_minutes,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "minutes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -559,24 +621,30 @@ impl<'de> Deserialize<'de> for ContainerResourceNetworkPolicy {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "allowed_domains" => crate::__private::put(
+                        "allowed_domains" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_domains,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_domains",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerResourceNetworkPolicy {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    allowed_domains: v_allowed_domains.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerResourceNetworkPolicy {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        allowed_domains: v_allowed_domains.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -651,44 +719,58 @@ impl<'de> Deserialize<'de> for CreateContainerBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "expires_after" => crate::__private::put(
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "skills" => {
-                            crate::__private::put(&mut v_skills, map.next_value()?, "skills")?
-                        }
-                        "memory_limit" => crate::__private::put(
+                        "skills" => crate::__private::field(
+                            &mut map,
+                            &mut v_skills,
+                            core::marker::PhantomData,
+                            "skills",
+                        )?,
+                        "memory_limit" => crate::__private::field(
+                            &mut map,
                             &mut v_memory_limit,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "memory_limit",
                         )?,
-                        "network_policy" => crate::__private::put(
+                        "network_policy" => crate::__private::field(
+                            &mut map,
                             &mut v_network_policy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "network_policy",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateContainerBody {
-                    name: crate::__private::required(v_name, "name")?,
-                    file_ids: v_file_ids.unwrap_or_default(),
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    skills: v_skills.unwrap_or_default(),
-                    memory_limit: v_memory_limit.unwrap_or_default(),
-                    network_policy: v_network_policy.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateContainerBody {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        file_ids: v_file_ids.unwrap_or_default(),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        skills: v_skills.unwrap_or_default(),
+                        memory_limit: v_memory_limit.unwrap_or_default(),
+                        network_policy: v_network_policy.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -747,22 +829,30 @@ impl<'de> Deserialize<'de> for CreateContainerBodyExpiresAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "minutes" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "minutes" => crate::__private::field(
+                            &mut map,
                             &mut v_minutes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "minutes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateContainerBodyExpiresAfter {
-                    anchor: v_anchor.unwrap_or_default(),
-                    minutes: crate::__private::required(v_minutes, "minutes")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateContainerBodyExpiresAfter {
+                        anchor: v_anchor.unwrap_or_default(),
+                        minutes: crate::__private::required(v_minutes, "minutes", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -832,12 +922,18 @@ impl<'de> Deserialize<'de> for CreateContainerFileBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -901,15 +997,22 @@ impl<'de> Deserialize<'de> for ListContainerFilesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -981,20 +1084,28 @@ impl<'de> Deserialize<'de> for ListContainersParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,

@@ -50,42 +50,51 @@ impl<'de> Deserialize<'de> for CreateEmbeddingRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "encoding_format" => crate::__private::put(
+                        "encoding_format" => crate::__private::field(
+                            &mut map,
                             &mut v_encoding_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "encoding_format",
                         )?,
-                        "dimensions" => crate::__private::put(
+                        "dimensions" => crate::__private::field(
+                            &mut map,
                             &mut v_dimensions,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "dimensions",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEmbeddingRequest {
-                    input: crate::__private::required(v_input, "input")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    encoding_format: v_encoding_format.unwrap_or_default(),
-                    dimensions: v_dimensions.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEmbeddingRequest {
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        encoding_format: v_encoding_format.unwrap_or_default(),
+                        dimensions: v_dimensions.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -186,34 +195,44 @@ impl<'de> Deserialize<'de> for CreateEmbeddingResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEmbeddingResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    object: v_object.unwrap_or_default(),
-                    usage: crate::__private::or_absent(v_usage),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEmbeddingResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        usage: crate::__private::or_absent(v_usage),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -263,24 +282,38 @@ impl<'de> Deserialize<'de> for CreateEmbeddingResponseUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEmbeddingResponseUsage {
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEmbeddingResponseUsage {
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -331,28 +364,41 @@ impl<'de> Deserialize<'de> for Embedding {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "index" => crate::__private::put(
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "index",
                         )?,
-                        "embedding" => crate::__private::put(
+                        "embedding" => crate::__private::field(
+                            &mut map,
                             &mut v_embedding,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "embedding",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Embedding {
-                    index: crate::__private::required(v_index, "index")?,
-                    embedding: crate::__private::required(v_embedding, "embedding")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Embedding {
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        embedding: crate::__private::required(
+                            v_embedding,
+                            "embedding",
+                            &mut missing,
+                        ),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

@@ -52,38 +52,51 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "input_messages" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "input_messages" => crate::__private::field(
+                            &mut map,
                             &mut v_input_messages,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_messages",
                         )?,
-                        "sampling_params" => crate::__private::put(
+                        "sampling_params" => crate::__private::field(
+                            &mut map,
                             &mut v_sampling_params,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "sampling_params",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalCompletionsRunDataSource {
-                    r#type: v_type.unwrap_or_default(),
-                    input_messages: v_input_messages.unwrap_or_default(),
-                    sampling_params: v_sampling_params.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalCompletionsRunDataSource {
+                        r#type: v_type.unwrap_or_default(),
+                        input_messages: v_input_messages.unwrap_or_default(),
+                        sampling_params: v_sampling_params.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -151,20 +164,30 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceInputMessagesTe
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "template" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "template" => crate::__private::field(
+                            &mut map,
                             &mut v_template,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "template",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
-                    r#type: v_type.unwrap_or_default(),
-                    template: crate::__private::required(v_template, "template")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+                        r#type: v_type.unwrap_or_default(),
+                        template: crate::__private::required(v_template, "template", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -237,33 +260,48 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceSamplingParams 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reasoning_effort" => crate::__private::put(
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_completion_tokens",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "seed" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "seed",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -355,26 +393,41 @@ impl<'de> Deserialize<'de> for CreateEvalCustomDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_schema" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_item_schema,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "item_schema",
                         )?,
-                        "include_sample_schema" => crate::__private::put(
+                        "include_sample_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_include_sample_schema,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "include_sample_schema",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalCustomDataSourceConfig {
-                    r#type: v_type.unwrap_or_default(),
-                    item_schema: crate::__private::required(v_item_schema, "item_schema")?,
-                    include_sample_schema: v_include_sample_schema.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalCustomDataSourceConfig {
+                        r#type: v_type.unwrap_or_default(),
+                        item_schema: crate::__private::required(
+                            v_item_schema,
+                            "item_schema",
+                            &mut missing,
+                        ),
+                        include_sample_schema: v_include_sample_schema.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -433,24 +486,30 @@ impl<'de> Deserialize<'de> for CreateEvalItemSimpleInputMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalItemSimpleInputMessage {
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalItemSimpleInputMessage {
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -499,20 +558,30 @@ impl<'de> Deserialize<'de> for CreateEvalJsonlRunDataSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "source" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalJsonlRunDataSource {
-                    r#type: v_type.unwrap_or_default(),
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalJsonlRunDataSource {
+                        r#type: v_type.unwrap_or_default(),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -582,44 +651,62 @@ impl<'de> Deserialize<'de> for CreateEvalLabelModelGrader {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "labels" => crate::__private::put(
+                        "labels" => crate::__private::field(
+                            &mut map,
                             &mut v_labels,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "labels",
                         )?,
-                        "passing_labels" => crate::__private::put(
+                        "passing_labels" => crate::__private::field(
+                            &mut map,
                             &mut v_passing_labels,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "passing_labels",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalLabelModelGrader {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    labels: crate::__private::required(v_labels, "labels")?,
-                    passing_labels: crate::__private::required(v_passing_labels, "passing_labels")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalLabelModelGrader {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        labels: crate::__private::required(v_labels, "labels", &mut missing),
+                        passing_labels: crate::__private::required(
+                            v_passing_labels,
+                            "passing_labels",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -674,10 +761,18 @@ impl<'de> Deserialize<'de> for CreateEvalLogsDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -742,40 +837,52 @@ impl<'de> Deserialize<'de> for CreateEvalRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "data_source_config" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "data_source_config" => crate::__private::field(
+                            &mut map,
                             &mut v_data_source_config,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data_source_config",
                         )?,
-                        "testing_criteria" => crate::__private::put(
+                        "testing_criteria" => crate::__private::field(
+                            &mut map,
                             &mut v_testing_criteria,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "testing_criteria",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalRequest {
-                    name: v_name.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    data_source_config: crate::__private::required(
-                        v_data_source_config,
-                        "data_source_config",
-                    )?,
-                    testing_criteria: crate::__private::required(
-                        v_testing_criteria,
-                        "testing_criteria",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalRequest {
+                        name: v_name.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        data_source_config: crate::__private::required(
+                            v_data_source_config,
+                            "data_source_config",
+                            &mut missing,
+                        ),
+                        testing_criteria: crate::__private::required(
+                            v_testing_criteria,
+                            "testing_criteria",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -871,38 +978,51 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "input_messages" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "input_messages" => crate::__private::field(
+                            &mut map,
                             &mut v_input_messages,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_messages",
                         )?,
-                        "sampling_params" => crate::__private::put(
+                        "sampling_params" => crate::__private::field(
+                            &mut map,
                             &mut v_sampling_params,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "sampling_params",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalResponsesRunDataSource {
-                    r#type: v_type.unwrap_or_default(),
-                    input_messages: v_input_messages.unwrap_or_default(),
-                    sampling_params: v_sampling_params.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalResponsesRunDataSource {
+                        r#type: v_type.unwrap_or_default(),
+                        input_messages: v_input_messages.unwrap_or_default(),
+                        sampling_params: v_sampling_params.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -973,20 +1093,30 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceInputMessagesTemp
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "template" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "template" => crate::__private::field(
+                            &mut map,
                             &mut v_template,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "template",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
-                    r#type: v_type.unwrap_or_default(),
-                    template: crate::__private::required(v_template, "template")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+                        r#type: v_type.unwrap_or_default(),
+                        template: crate::__private::required(v_template, "template", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1060,29 +1190,48 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reasoning_effort" => crate::__private::put(
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_completion_tokens",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "seed" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "seed",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "text" => crate::__private::put(&mut v_text, map.next_value()?, "text")?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
+                            &mut v_text,
+                            core::marker::PhantomData,
+                            "text",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1154,9 +1303,12 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParamsTex
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1227,28 +1379,41 @@ impl<'de> Deserialize<'de> for CreateEvalRunRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "data_source" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "data_source" => crate::__private::field(
+                            &mut map,
                             &mut v_data_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data_source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateEvalRunRequest {
-                    name: v_name.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    data_source: crate::__private::required(v_data_source, "data_source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateEvalRunRequest {
+                        name: v_name.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        data_source: crate::__private::required(
+                            v_data_source,
+                            "data_source",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1312,10 +1477,18 @@ impl<'de> Deserialize<'de> for CreateEvalStoredCompletionsDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1374,30 +1547,37 @@ impl<'de> Deserialize<'de> for DeleteEvalResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "eval_id" => crate::__private::put(
+                        "eval_id" => crate::__private::field(
+                            &mut map,
                             &mut v_eval_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "eval_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteEvalResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteEvalResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        eval_id: crate::__private::required(v_eval_id, "eval_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1452,17 +1632,22 @@ impl<'de> Deserialize<'de> for DeleteEvalRunResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "object",
                         )?,
-                        "deleted" => {
-                            crate::__private::put(&mut v_deleted, map.next_value()?, "deleted")?
-                        }
-                        "run_id" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
+                            &mut v_deleted,
+                            core::marker::PhantomData,
+                            "deleted",
+                        )?,
+                        "run_id" => crate::__private::field(
+                            &mut map,
                             &mut v_run_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "run_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1535,56 +1720,77 @@ impl<'de> Deserialize<'de> for Eval {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "data_source_config" => crate::__private::put(
+                        "data_source_config" => crate::__private::field(
+                            &mut map,
                             &mut v_data_source_config,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data_source_config",
                         )?,
-                        "testing_criteria" => crate::__private::put(
+                        "testing_criteria" => crate::__private::field(
+                            &mut map,
                             &mut v_testing_criteria,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "testing_criteria",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Eval {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    data_source_config: crate::__private::required(
-                        v_data_source_config,
-                        "data_source_config",
-                    )?,
-                    testing_criteria: crate::__private::required(
-                        v_testing_criteria,
-                        "testing_criteria",
-                    )?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    metadata: crate::__private::or_absent(v_metadata),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Eval {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        data_source_config: crate::__private::required(
+                            v_data_source_config,
+                            "data_source_config",
+                            &mut missing,
+                        ),
+                        testing_criteria: crate::__private::required(
+                            v_testing_criteria,
+                            "testing_criteria",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1645,24 +1851,30 @@ impl<'de> Deserialize<'de> for EvalApiError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalApiError {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalApiError {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1710,20 +1922,34 @@ impl<'de> Deserialize<'de> for EvalCompletionsItemReference {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_reference" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_reference" => crate::__private::field(
+                            &mut map,
                             &mut v_item_reference,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_reference",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalCompletionsItemReference {
-                    r#type: v_type.unwrap_or_default(),
-                    item_reference: crate::__private::required(v_item_reference, "item_reference")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalCompletionsItemReference {
+                        r#type: v_type.unwrap_or_default(),
+                        item_reference: crate::__private::required(
+                            v_item_reference,
+                            "item_reference",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1782,18 +2008,30 @@ impl<'de> Deserialize<'de> for EvalCustomDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "schema" => {
-                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "schema" => crate::__private::field(
+                            &mut map,
+                            &mut v_schema,
+                            core::marker::PhantomData,
+                            "schema",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalCustomDataSourceConfig {
-                    r#type: v_type.unwrap_or_default(),
-                    schema: crate::__private::required(v_schema, "schema")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalCustomDataSourceConfig {
+                        r#type: v_type.unwrap_or_default(),
+                        schema: crate::__private::required(v_schema, "schema", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1867,38 +2105,51 @@ impl<'de> Deserialize<'de> for EvalGraderPython {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "source",
                         )?,
-                        "image_tag" => crate::__private::put(
+                        "image_tag" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tag,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_tag",
                         )?,
-                        "pass_threshold" => crate::__private::put(
+                        "pass_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_pass_threshold,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "pass_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalGraderPython {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    source: crate::__private::required(v_source, "source")?,
-                    image_tag: v_image_tag.unwrap_or_default(),
-                    pass_threshold: v_pass_threshold.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalGraderPython {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        image_tag: v_image_tag.unwrap_or_default(),
+                        pass_threshold: v_pass_threshold.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1969,46 +2220,65 @@ impl<'de> Deserialize<'de> for EvalGraderScoreModel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "sampling_params" => crate::__private::put(
+                        "sampling_params" => crate::__private::field(
+                            &mut map,
                             &mut v_sampling_params,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "sampling_params",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "range" => crate::__private::put(&mut v_range, map.next_value()?, "range")?,
-                        "pass_threshold" => crate::__private::put(
+                        "range" => crate::__private::field(
+                            &mut map,
+                            &mut v_range,
+                            core::marker::PhantomData,
+                            "range",
+                        )?,
+                        "pass_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_pass_threshold,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "pass_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalGraderScoreModel {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    sampling_params: v_sampling_params.unwrap_or_default(),
-                    input: crate::__private::required(v_input, "input")?,
-                    range: v_range.unwrap_or_default(),
-                    pass_threshold: v_pass_threshold.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalGraderScoreModel {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        sampling_params: v_sampling_params.unwrap_or_default(),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        range: v_range.unwrap_or_default(),
+                        pass_threshold: v_pass_threshold.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2086,47 +2356,70 @@ impl<'de> Deserialize<'de> for EvalGraderTextSimilarity {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
-                        "reference" => crate::__private::put(
+                        "reference" => crate::__private::field(
+                            &mut map,
                             &mut v_reference,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "reference",
                         )?,
-                        "evaluation_metric" => crate::__private::put(
+                        "evaluation_metric" => crate::__private::field(
+                            &mut map,
                             &mut v_evaluation_metric,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "evaluation_metric",
                         )?,
-                        "pass_threshold" => crate::__private::put(
+                        "pass_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_pass_threshold,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "pass_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalGraderTextSimilarity {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    reference: crate::__private::required(v_reference, "reference")?,
-                    evaluation_metric: crate::__private::required(
-                        v_evaluation_metric,
-                        "evaluation_metric",
-                    )?,
-                    pass_threshold: crate::__private::required(v_pass_threshold, "pass_threshold")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalGraderTextSimilarity {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        reference: crate::__private::required(
+                            v_reference,
+                            "reference",
+                            &mut missing,
+                        ),
+                        evaluation_metric: crate::__private::required(
+                            v_evaluation_metric,
+                            "evaluation_metric",
+                            &mut missing,
+                        ),
+                        pass_threshold: crate::__private::required(
+                            v_pass_threshold,
+                            "pass_threshold",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2186,20 +2479,30 @@ impl<'de> Deserialize<'de> for EvalJsonlFileContentSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalJsonlFileContentSource {
-                    r#type: v_type.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalJsonlFileContentSource {
+                        r#type: v_type.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2248,18 +2551,30 @@ impl<'de> Deserialize<'de> for EvalJsonlFileContentSourceContentItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "item" => crate::__private::put(&mut v_item, map.next_value()?, "item")?,
-                        "sample" => {
-                            crate::__private::put(&mut v_sample, map.next_value()?, "sample")?
-                        }
+                        "item" => crate::__private::field(
+                            &mut map,
+                            &mut v_item,
+                            core::marker::PhantomData,
+                            "item",
+                        )?,
+                        "sample" => crate::__private::field(
+                            &mut map,
+                            &mut v_sample,
+                            core::marker::PhantomData,
+                            "sample",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalJsonlFileContentSourceContentItem {
-                    item: crate::__private::required(v_item, "item")?,
-                    sample: v_sample.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalJsonlFileContentSourceContentItem {
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        sample: v_sample.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2308,20 +2623,30 @@ impl<'de> Deserialize<'de> for EvalJsonlFileIdSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalJsonlFileIdSource {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalJsonlFileIdSource {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2379,40 +2704,51 @@ impl<'de> Deserialize<'de> for EvalList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2468,22 +2804,37 @@ impl<'de> Deserialize<'de> for EvalLogsDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "schema" => {
-                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "schema" => crate::__private::field(
+                            &mut map,
+                            &mut v_schema,
+                            core::marker::PhantomData,
+                            "schema",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalLogsDataSourceConfig {
-                    r#type: v_type.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    schema: crate::__private::required(v_schema, "schema")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalLogsDataSourceConfig {
+                        r#type: v_type.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        schema: crate::__private::required(v_schema, "schema", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2569,43 +2920,72 @@ impl<'de> Deserialize<'de> for EvalResponsesSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "model" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "instructions_search" => crate::__private::put(
+                        "instructions_search" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions_search,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions_search",
                         )?,
-                        "created_after" => crate::__private::put(
+                        "created_after" => crate::__private::field(
+                            &mut map,
                             &mut v_created_after,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "created_after",
                         )?,
-                        "created_before" => crate::__private::put(
+                        "created_before" => crate::__private::field(
+                            &mut map,
                             &mut v_created_before,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "created_before",
                         )?,
-                        "reasoning_effort" => crate::__private::put(
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "users" => crate::__private::put(&mut v_users, map.next_value()?, "users")?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "users" => crate::__private::field(
+                            &mut map,
+                            &mut v_users,
+                            core::marker::PhantomData,
+                            "users",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2743,98 +3123,138 @@ impl<'de> Deserialize<'de> for EvalRun {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "eval_id" => crate::__private::put(
+                        "eval_id" => crate::__private::field(
+                            &mut map,
                             &mut v_eval_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "eval_id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "status",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "report_url" => crate::__private::put(
+                        "report_url" => crate::__private::field(
+                            &mut map,
                             &mut v_report_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "report_url",
                         )?,
-                        "result_counts" => crate::__private::put(
+                        "result_counts" => crate::__private::field(
+                            &mut map,
                             &mut v_result_counts,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "result_counts",
                         )?,
-                        "per_model_usage" => crate::__private::put(
+                        "per_model_usage" => crate::__private::field(
+                            &mut map,
                             &mut v_per_model_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "per_model_usage",
                         )?,
-                        "per_testing_criteria_results" => crate::__private::put(
+                        "per_testing_criteria_results" => crate::__private::field(
+                            &mut map,
                             &mut v_per_testing_criteria_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "per_testing_criteria_results",
                         )?,
-                        "data_source" => crate::__private::put(
+                        "data_source" => crate::__private::field(
+                            &mut map,
                             &mut v_data_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data_source",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "error" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRun {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    report_url: crate::__private::required(v_report_url, "report_url")?,
-                    result_counts: crate::__private::required(v_result_counts, "result_counts")?,
-                    per_model_usage: crate::__private::required(
-                        v_per_model_usage,
-                        "per_model_usage",
-                    )?,
-                    per_testing_criteria_results: crate::__private::required(
-                        v_per_testing_criteria_results,
-                        "per_testing_criteria_results",
-                    )?,
-                    data_source: crate::__private::required(v_data_source, "data_source")?,
-                    metadata: crate::__private::or_absent(v_metadata),
-                    error: crate::__private::required(v_error, "error")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRun {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        eval_id: crate::__private::required(v_eval_id, "eval_id", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        report_url: crate::__private::required(
+                            v_report_url,
+                            "report_url",
+                            &mut missing,
+                        ),
+                        result_counts: crate::__private::required(
+                            v_result_counts,
+                            "result_counts",
+                            &mut missing,
+                        ),
+                        per_model_usage: crate::__private::required(
+                            v_per_model_usage,
+                            "per_model_usage",
+                            &mut missing,
+                        ),
+                        per_testing_criteria_results: crate::__private::required(
+                            v_per_testing_criteria_results,
+                            "per_testing_criteria_results",
+                            &mut missing,
+                        ),
+                        data_source: crate::__private::required(
+                            v_data_source,
+                            "data_source",
+                            &mut missing,
+                        ),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        error: crate::__private::required(v_error, "error", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2931,40 +3351,51 @@ impl<'de> Deserialize<'de> for EvalRunList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3040,76 +3471,98 @@ impl<'de> Deserialize<'de> for EvalRunOutputItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "run_id" => crate::__private::put(
+                        "run_id" => crate::__private::field(
+                            &mut map,
                             &mut v_run_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "run_id",
                         )?,
-                        "eval_id" => crate::__private::put(
+                        "eval_id" => crate::__private::field(
+                            &mut map,
                             &mut v_eval_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "eval_id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "status",
                         )?,
-                        "datasource_item_id" => crate::__private::put(
+                        "datasource_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_datasource_item_id,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "datasource_item_id",
                         )?,
-                        "datasource_item" => crate::__private::put(
+                        "datasource_item" => crate::__private::field(
+                            &mut map,
                             &mut v_datasource_item,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "datasource_item",
                         )?,
-                        "results" => crate::__private::put(
+                        "results" => crate::__private::field(
+                            &mut map,
                             &mut v_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "results",
                         )?,
-                        "sample" => crate::__private::put(
+                        "sample" => crate::__private::field(
+                            &mut map,
                             &mut v_sample,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sample",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunOutputItem {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    run_id: crate::__private::required(v_run_id, "run_id")?,
-                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    datasource_item_id: crate::__private::required(
-                        v_datasource_item_id,
-                        "datasource_item_id",
-                    )?,
-                    datasource_item: crate::__private::required(
-                        v_datasource_item,
-                        "datasource_item",
-                    )?,
-                    results: crate::__private::required(v_results, "results")?,
-                    sample: crate::__private::required(v_sample, "sample")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunOutputItem {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        run_id: crate::__private::required(v_run_id, "run_id", &mut missing),
+                        eval_id: crate::__private::required(v_eval_id, "eval_id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        datasource_item_id: crate::__private::required(
+                            v_datasource_item_id,
+                            "datasource_item_id",
+                            &mut missing,
+                        ),
+                        datasource_item: crate::__private::required(
+                            v_datasource_item,
+                            "datasource_item",
+                            &mut missing,
+                        ),
+                        results: crate::__private::required(v_results, "results", &mut missing),
+                        sample: crate::__private::required(v_sample, "sample", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3186,40 +3639,51 @@ impl<'de> Deserialize<'de> for EvalRunOutputItemList {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunOutputItemList {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunOutputItemList {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3281,40 +3745,51 @@ impl<'de> Deserialize<'de> for EvalRunOutputItemResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "score" => crate::__private::put(
+                        "score" => crate::__private::field(
+                            &mut map,
                             &mut v_score,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "score",
                         )?,
-                        "passed" => crate::__private::put(
+                        "passed" => crate::__private::field(
+                            &mut map,
                             &mut v_passed,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "passed",
                         )?,
-                        "sample" => {
-                            crate::__private::put(&mut v_sample, map.next_value()?, "sample")?
-                        }
+                        "sample" => crate::__private::field(
+                            &mut map,
+                            &mut v_sample,
+                            core::marker::PhantomData,
+                            "sample",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunOutputItemResult {
-                    name: crate::__private::required(v_name, "name")?,
-                    r#type: v_type.unwrap_or_default(),
-                    score: crate::__private::required(v_score, "score")?,
-                    passed: crate::__private::required(v_passed, "passed")?,
-                    sample: v_sample.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunOutputItemResult {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        score: crate::__private::required(v_score, "score", &mut missing),
+                        passed: crate::__private::required(v_passed, "passed", &mut missing),
+                        sample: v_sample.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3389,75 +3864,98 @@ impl<'de> Deserialize<'de> for EvalRunOutputItemSample {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "finish_reason" => crate::__private::put(
+                        "finish_reason" => crate::__private::field(
+                            &mut map,
                             &mut v_finish_reason,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "finish_reason",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "usage" => crate::__private::put(
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
-                        "error" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "temperature",
                         )?,
-                        "max_completion_tokens" => crate::__private::put(
+                        "max_completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "max_completion_tokens",
                         )?,
-                        "top_p" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
                             &mut v_top_p,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "top_p",
                         )?,
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "seed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunOutputItemSample {
-                    input: crate::__private::required(v_input, "input")?,
-                    output: crate::__private::required(v_output, "output")?,
-                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    usage: crate::__private::required(v_usage, "usage")?,
-                    error: crate::__private::required(v_error, "error")?,
-                    temperature: crate::__private::required(v_temperature, "temperature")?,
-                    max_completion_tokens: crate::__private::required(
-                        v_max_completion_tokens,
-                        "max_completion_tokens",
-                    )?,
-                    top_p: crate::__private::required(v_top_p, "top_p")?,
-                    seed: crate::__private::required(v_seed, "seed")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunOutputItemSample {
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        finish_reason: crate::__private::required(
+                            v_finish_reason,
+                            "finish_reason",
+                            &mut missing,
+                        ),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
+                        error: crate::__private::required(v_error, "error", &mut missing),
+                        temperature: crate::__private::required(
+                            v_temperature,
+                            "temperature",
+                            &mut missing,
+                        ),
+                        max_completion_tokens: crate::__private::required(
+                            v_max_completion_tokens,
+                            "max_completion_tokens",
+                            &mut missing,
+                        ),
+                        top_p: crate::__private::required(v_top_p, "top_p", &mut missing),
+                        seed: crate::__private::required(v_seed, "seed", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3529,14 +4027,16 @@ impl<'de> Deserialize<'de> for EvalRunOutputItemSampleOutputItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3600,39 +4100,60 @@ impl<'de> Deserialize<'de> for EvalRunOutputItemSampleUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
-                        "completion_tokens" => crate::__private::put(
+                        "completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completion_tokens",
                         )?,
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "cached_tokens" => crate::__private::put(
+                        "cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "cached_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunOutputItemSampleUsage {
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    completion_tokens: crate::__private::required(
-                        v_completion_tokens,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunOutputItemSampleUsage {
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        completion_tokens: crate::__private::required(
+                            v_completion_tokens,
+                            "completion_tokens",
+                            &mut missing,
+                        ),
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        cached_tokens: crate::__private::required(
+                            v_cached_tokens,
+                            "cached_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3699,54 +4220,82 @@ impl<'de> Deserialize<'de> for EvalRunPerModelUsageItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model_name" => crate::__private::put(
+                        "model_name" => crate::__private::field(
+                            &mut map,
                             &mut v_model_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model_name",
                         )?,
-                        "invocation_count" => crate::__private::put(
+                        "invocation_count" => crate::__private::field(
+                            &mut map,
                             &mut v_invocation_count,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "invocation_count",
                         )?,
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "completion_tokens" => crate::__private::put(
+                        "completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completion_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
-                        "cached_tokens" => crate::__private::put(
+                        "cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "cached_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunPerModelUsageItem {
-                    model_name: crate::__private::required(v_model_name, "model_name")?,
-                    invocation_count: crate::__private::required(
-                        v_invocation_count,
-                        "invocation_count",
-                    )?,
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    completion_tokens: crate::__private::required(
-                        v_completion_tokens,
-                        "completion_tokens",
-                    )?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunPerModelUsageItem {
+                        model_name: crate::__private::required(
+                            v_model_name,
+                            "model_name",
+                            &mut missing,
+                        ),
+                        invocation_count: crate::__private::required(
+                            v_invocation_count,
+                            "invocation_count",
+                            &mut missing,
+                        ),
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        completion_tokens: crate::__private::required(
+                            v_completion_tokens,
+                            "completion_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        cached_tokens: crate::__private::required(
+                            v_cached_tokens,
+                            "cached_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3808,33 +4357,41 @@ impl<'de> Deserialize<'de> for EvalRunPerTestingCriteriaResultsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "testing_criteria" => crate::__private::put(
+                        "testing_criteria" => crate::__private::field(
+                            &mut map,
                             &mut v_testing_criteria,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "testing_criteria",
                         )?,
-                        "passed" => crate::__private::put(
+                        "passed" => crate::__private::field(
+                            &mut map,
                             &mut v_passed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "passed",
                         )?,
-                        "failed" => crate::__private::put(
+                        "failed" => crate::__private::field(
+                            &mut map,
                             &mut v_failed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "failed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunPerTestingCriteriaResultsItem {
-                    testing_criteria: crate::__private::required(
-                        v_testing_criteria,
-                        "testing_criteria",
-                    )?,
-                    passed: crate::__private::required(v_passed, "passed")?,
-                    failed: crate::__private::required(v_failed, "failed")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunPerTestingCriteriaResultsItem {
+                        testing_criteria: crate::__private::required(
+                            v_testing_criteria,
+                            "testing_criteria",
+                            &mut missing,
+                        ),
+                        passed: crate::__private::required(v_passed, "passed", &mut missing),
+                        failed: crate::__private::required(v_failed, "failed", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3889,36 +4446,44 @@ impl<'de> Deserialize<'de> for EvalRunResultCounts {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "total" => crate::__private::put(
+                        "total" => crate::__private::field(
+                            &mut map,
                             &mut v_total,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total",
                         )?,
-                        "errored" => crate::__private::put(
+                        "errored" => crate::__private::field(
+                            &mut map,
                             &mut v_errored,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "errored",
                         )?,
-                        "failed" => crate::__private::put(
+                        "failed" => crate::__private::field(
+                            &mut map,
                             &mut v_failed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "failed",
                         )?,
-                        "passed" => crate::__private::put(
+                        "passed" => crate::__private::field(
+                            &mut map,
                             &mut v_passed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "passed",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalRunResultCounts {
-                    total: crate::__private::required(v_total, "total")?,
-                    errored: crate::__private::required(v_errored, "errored")?,
-                    failed: crate::__private::required(v_failed, "failed")?,
-                    passed: crate::__private::required(v_passed, "passed")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalRunResultCounts {
+                        total: crate::__private::required(v_total, "total", &mut missing),
+                        errored: crate::__private::required(v_errored, "errored", &mut missing),
+                        failed: crate::__private::required(v_failed, "failed", &mut missing),
+                        passed: crate::__private::required(v_passed, "passed", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3986,22 +4551,37 @@ impl<'de> Deserialize<'de> for EvalStoredCompletionsDataSourceConfig {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "schema" => {
-                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "schema" => crate::__private::field(
+                            &mut map,
+                            &mut v_schema,
+                            core::marker::PhantomData,
+                            "schema",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalStoredCompletionsDataSourceConfig {
-                    r#type: v_type.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    schema: crate::__private::required(v_schema, "schema")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalStoredCompletionsDataSourceConfig {
+                        r#type: v_type.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        schema: crate::__private::required(v_schema, "schema", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4068,28 +4648,40 @@ impl<'de> Deserialize<'de> for EvalStoredCompletionsSource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "model" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "created_after" => crate::__private::put(
+                        "created_after" => crate::__private::field(
+                            &mut map,
                             &mut v_created_after,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "created_after",
                         )?,
-                        "created_before" => crate::__private::put(
+                        "created_before" => crate::__private::field(
+                            &mut map,
                             &mut v_created_before,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "created_before",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4190,20 +4782,30 @@ impl<'de> Deserialize<'de> for GetEvalRunOutputItemsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4285,20 +4887,30 @@ impl<'de> Deserialize<'de> for GetEvalRunsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4387,20 +4999,30 @@ impl<'de> Deserialize<'de> for ListEvalsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "order_by" => {
-                            crate::__private::put(&mut v_order_by, map.next_value()?, "order_by")?
-                        }
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "order_by" => crate::__private::field(
+                            &mut map,
+                            &mut v_order_by,
+                            core::marker::PhantomData,
+                            "order_by",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4472,14 +5094,18 @@ impl<'de> Deserialize<'de> for UpdateEvalRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }

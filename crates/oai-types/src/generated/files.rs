@@ -35,20 +35,30 @@ impl<'de> Deserialize<'de> for CodeInterpreterFileOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "files" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "files" => crate::__private::field(
+                            &mut map,
                             &mut v_files,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "files",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterFileOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    files: crate::__private::required(v_files, "files")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterFileOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        files: crate::__private::required(v_files, "files", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -96,24 +106,34 @@ impl<'de> Deserialize<'de> for CodeInterpreterFileOutputFilesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mime_type" => crate::__private::put(
+                        "mime_type" => crate::__private::field(
+                            &mut map,
                             &mut v_mime_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "mime_type",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterFileOutputFilesItem {
-                    mime_type: crate::__private::required(v_mime_type, "mime_type")?,
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterFileOutputFilesItem {
+                        mime_type: crate::__private::required(
+                            v_mime_type,
+                            "mime_type",
+                            &mut missing,
+                        ),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -165,26 +185,37 @@ impl<'de> Deserialize<'de> for CreateFileRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
-                        "purpose" => crate::__private::put(
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
+                        "purpose" => crate::__private::field(
+                            &mut map,
                             &mut v_purpose,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "purpose",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateFileRequest {
-                    file: crate::__private::present(v_file, "file")?,
-                    purpose: crate::__private::required(v_purpose, "purpose")?,
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateFileRequest {
+                        file: crate::__private::present(v_file, "file")?,
+                        purpose: crate::__private::required(v_purpose, "purpose", &mut missing),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -254,28 +285,37 @@ impl<'de> Deserialize<'de> for DeleteFileResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteFileResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteFileResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -336,20 +376,28 @@ impl<'de> Deserialize<'de> for ListFilesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "purpose" => crate::__private::put(
+                        "purpose" => crate::__private::field(
+                            &mut map,
                             &mut v_purpose,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "purpose",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -420,42 +468,51 @@ impl<'de> Deserialize<'de> for ListFilesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListFilesResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListFilesResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

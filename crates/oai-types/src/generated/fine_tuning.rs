@@ -32,18 +32,27 @@ impl<'de> Deserialize<'de> for CreateFineTuningCheckpointPermissionRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "project_ids" => crate::__private::put(
+                        "project_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_project_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "project_ids",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateFineTuningCheckpointPermissionRequest {
-                    project_ids: crate::__private::required(v_project_ids, "project_ids")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateFineTuningCheckpointPermissionRequest {
+                        project_ids: crate::__private::required(
+                            v_project_ids,
+                            "project_ids",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -126,62 +135,83 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "training_file" => crate::__private::put(
+                        "training_file" => crate::__private::field(
+                            &mut map,
                             &mut v_training_file,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "training_file",
                         )?,
-                        "hyperparameters" => crate::__private::put(
+                        "hyperparameters" => crate::__private::field(
+                            &mut map,
                             &mut v_hyperparameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "hyperparameters",
                         )?,
-                        "suffix" => crate::__private::put(
+                        "suffix" => crate::__private::field(
+                            &mut map,
                             &mut v_suffix,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "suffix",
                         )?,
-                        "validation_file" => crate::__private::put(
+                        "validation_file" => crate::__private::field(
+                            &mut map,
                             &mut v_validation_file,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "validation_file",
                         )?,
-                        "integrations" => crate::__private::put(
+                        "integrations" => crate::__private::field(
+                            &mut map,
                             &mut v_integrations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "integrations",
                         )?,
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "seed",
                         )?,
-                        "method" => {
-                            crate::__private::put(&mut v_method, map.next_value()?, "method")?
-                        }
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "method" => crate::__private::field(
+                            &mut map,
+                            &mut v_method,
+                            core::marker::PhantomData,
+                            "method",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateFineTuningJobRequest {
-                    model: crate::__private::required(v_model, "model")?,
-                    training_file: crate::__private::required(v_training_file, "training_file")?,
-                    hyperparameters: v_hyperparameters.unwrap_or_default(),
-                    suffix: v_suffix.unwrap_or_default(),
-                    validation_file: v_validation_file.unwrap_or_default(),
-                    integrations: v_integrations.unwrap_or_default(),
-                    seed: v_seed.unwrap_or_default(),
-                    method: v_method.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateFineTuningJobRequest {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        training_file: crate::__private::required(
+                            v_training_file,
+                            "training_file",
+                            &mut missing,
+                        ),
+                        hyperparameters: v_hyperparameters.unwrap_or_default(),
+                        suffix: v_suffix.unwrap_or_default(),
+                        validation_file: v_validation_file.unwrap_or_default(),
+                        integrations: v_integrations.unwrap_or_default(),
+                        seed: v_seed.unwrap_or_default(),
+                        method: v_method.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -260,19 +290,24 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequestHyperparameters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "batch_size" => crate::__private::put(
+                        "batch_size" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "batch_size",
                         )?,
-                        "learning_rate_multiplier" => crate::__private::put(
+                        "learning_rate_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_learning_rate_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "learning_rate_multiplier",
                         )?,
-                        "n_epochs" => {
-                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
-                        }
+                        "n_epochs" => crate::__private::field(
+                            &mut map,
+                            &mut v_n_epochs,
+                            core::marker::PhantomData,
+                            "n_epochs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -350,20 +385,30 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "wandb" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "wandb" => crate::__private::field(
+                            &mut map,
                             &mut v_wandb,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "wandb",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateFineTuningJobRequestIntegrationsItem {
-                    r#type: v_type.unwrap_or_default(),
-                    wandb: crate::__private::required(v_wandb, "wandb")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateFineTuningJobRequestIntegrationsItem {
+                        r#type: v_type.unwrap_or_default(),
+                        wandb: crate::__private::required(v_wandb, "wandb", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -420,32 +465,44 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItemWandb {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "project" => crate::__private::put(
+                        "project" => crate::__private::field(
+                            &mut map,
                             &mut v_project,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "project",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "entity" => crate::__private::put(
+                        "entity" => crate::__private::field(
+                            &mut map,
                             &mut v_entity,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "entity",
                         )?,
-                        "tags" => crate::__private::put(&mut v_tags, map.next_value()?, "tags")?,
+                        "tags" => crate::__private::field(
+                            &mut map,
+                            &mut v_tags,
+                            core::marker::PhantomData,
+                            "tags",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
-                    project: crate::__private::required(v_project, "project")?,
-                    name: v_name.unwrap_or_default(),
-                    entity: v_entity.unwrap_or_default(),
-                    tags: v_tags.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateFineTuningJobRequestIntegrationsItemWandb {
+                        project: crate::__private::required(v_project, "project", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        entity: v_entity.unwrap_or_default(),
+                        tags: v_tags.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -512,28 +569,37 @@ impl<'de> Deserialize<'de> for DeleteFineTuningCheckpointPermissionResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteFineTuningCheckpointPermissionResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteFineTuningCheckpointPermissionResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -598,20 +664,30 @@ impl<'de> Deserialize<'de> for FineTuneDPOHyperparameters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "beta" => crate::__private::put(&mut v_beta, map.next_value()?, "beta")?,
-                        "batch_size" => crate::__private::put(
+                        "beta" => crate::__private::field(
+                            &mut map,
+                            &mut v_beta,
+                            core::marker::PhantomData,
+                            "beta",
+                        )?,
+                        "batch_size" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "batch_size",
                         )?,
-                        "learning_rate_multiplier" => crate::__private::put(
+                        "learning_rate_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_learning_rate_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "learning_rate_multiplier",
                         )?,
-                        "n_epochs" => {
-                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
-                        }
+                        "n_epochs" => crate::__private::field(
+                            &mut map,
+                            &mut v_n_epochs,
+                            core::marker::PhantomData,
+                            "n_epochs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -710,9 +786,10 @@ impl<'de> Deserialize<'de> for FineTuneDPOMethod {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "hyperparameters" => crate::__private::put(
+                        "hyperparameters" => crate::__private::field(
+                            &mut map,
                             &mut v_hyperparameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "hyperparameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -777,32 +854,44 @@ impl<'de> Deserialize<'de> for FineTuneMethod {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "supervised" => crate::__private::put(
+                        "supervised" => crate::__private::field(
+                            &mut map,
                             &mut v_supervised,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "supervised",
                         )?,
-                        "dpo" => crate::__private::put(&mut v_dpo, map.next_value()?, "dpo")?,
-                        "reinforcement" => crate::__private::put(
+                        "dpo" => crate::__private::field(
+                            &mut map,
+                            &mut v_dpo,
+                            core::marker::PhantomData,
+                            "dpo",
+                        )?,
+                        "reinforcement" => crate::__private::field(
+                            &mut map,
                             &mut v_reinforcement,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reinforcement",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuneMethod {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    supervised: v_supervised.unwrap_or_default(),
-                    dpo: v_dpo.unwrap_or_default(),
-                    reinforcement: v_reinforcement.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuneMethod {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        supervised: v_supervised.unwrap_or_default(),
+                        dpo: v_dpo.unwrap_or_default(),
+                        reinforcement: v_reinforcement.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -907,37 +996,46 @@ impl<'de> Deserialize<'de> for FineTuneReinforcementHyperparameters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "batch_size" => crate::__private::put(
+                        "batch_size" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "batch_size",
                         )?,
-                        "learning_rate_multiplier" => crate::__private::put(
+                        "learning_rate_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_learning_rate_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "learning_rate_multiplier",
                         )?,
-                        "n_epochs" => {
-                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
-                        }
-                        "reasoning_effort" => crate::__private::put(
+                        "n_epochs" => crate::__private::field(
+                            &mut map,
+                            &mut v_n_epochs,
+                            core::marker::PhantomData,
+                            "n_epochs",
+                        )?,
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
-                        "compute_multiplier" => crate::__private::put(
+                        "compute_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_compute_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "compute_multiplier",
                         )?,
-                        "eval_interval" => crate::__private::put(
+                        "eval_interval" => crate::__private::field(
+                            &mut map,
                             &mut v_eval_interval,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "eval_interval",
                         )?,
-                        "eval_samples" => crate::__private::put(
+                        "eval_samples" => crate::__private::field(
+                            &mut map,
                             &mut v_eval_samples,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "eval_samples",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1090,24 +1188,30 @@ impl<'de> Deserialize<'de> for FineTuneReinforcementMethod {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "grader" => crate::__private::put(
+                        "grader" => crate::__private::field(
+                            &mut map,
                             &mut v_grader,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "grader",
                         )?,
-                        "hyperparameters" => crate::__private::put(
+                        "hyperparameters" => crate::__private::field(
+                            &mut map,
                             &mut v_hyperparameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "hyperparameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuneReinforcementMethod {
-                    grader: crate::__private::required(v_grader, "grader")?,
-                    hyperparameters: v_hyperparameters.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuneReinforcementMethod {
+                        grader: crate::__private::required(v_grader, "grader", &mut missing),
+                        hyperparameters: v_hyperparameters.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1183,19 +1287,24 @@ impl<'de> Deserialize<'de> for FineTuneSupervisedHyperparameters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "batch_size" => crate::__private::put(
+                        "batch_size" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "batch_size",
                         )?,
-                        "learning_rate_multiplier" => crate::__private::put(
+                        "learning_rate_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_learning_rate_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "learning_rate_multiplier",
                         )?,
-                        "n_epochs" => {
-                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
-                        }
+                        "n_epochs" => crate::__private::field(
+                            &mut map,
+                            &mut v_n_epochs,
+                            core::marker::PhantomData,
+                            "n_epochs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1282,9 +1391,10 @@ impl<'de> Deserialize<'de> for FineTuneSupervisedMethod {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "hyperparameters" => crate::__private::put(
+                        "hyperparameters" => crate::__private::field(
+                            &mut map,
                             &mut v_hyperparameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "hyperparameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1346,34 +1456,52 @@ impl<'de> Deserialize<'de> for FineTuningCheckpointPermission {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "project_id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningCheckpointPermission {
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    project_id: crate::__private::required(v_project_id, "project_id")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningCheckpointPermission {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        project_id: crate::__private::required(
+                            v_project_id,
+                            "project_id",
+                            &mut missing,
+                        ),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1423,20 +1551,30 @@ impl<'de> Deserialize<'de> for FineTuningIntegration {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "wandb" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "wandb" => crate::__private::field(
+                            &mut map,
                             &mut v_wandb,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "wandb",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningIntegration {
-                    r#type: v_type.unwrap_or_default(),
-                    wandb: crate::__private::required(v_wandb, "wandb")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningIntegration {
+                        r#type: v_type.unwrap_or_default(),
+                        wandb: crate::__private::required(v_wandb, "wandb", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1493,32 +1631,44 @@ impl<'de> Deserialize<'de> for FineTuningIntegrationWandb {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "project" => crate::__private::put(
+                        "project" => crate::__private::field(
+                            &mut map,
                             &mut v_project,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "project",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "entity" => crate::__private::put(
+                        "entity" => crate::__private::field(
+                            &mut map,
                             &mut v_entity,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "entity",
                         )?,
-                        "tags" => crate::__private::put(&mut v_tags, map.next_value()?, "tags")?,
+                        "tags" => crate::__private::field(
+                            &mut map,
+                            &mut v_tags,
+                            core::marker::PhantomData,
+                            "tags",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningIntegrationWandb {
-                    project: crate::__private::required(v_project, "project")?,
-                    name: v_name.unwrap_or_default(),
-                    entity: v_entity.unwrap_or_default(),
-                    tags: v_tags.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningIntegrationWandb {
+                        project: crate::__private::required(v_project, "project", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        entity: v_entity.unwrap_or_default(),
+                        tags: v_tags.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1623,122 +1773,169 @@ impl<'de> Deserialize<'de> for FineTuningJob {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
-                        "fine_tuned_model" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
+                            &mut v_error,
+                            core::marker::PhantomData,
+                            "error",
+                        )?,
+                        "fine_tuned_model" => crate::__private::field(
+                            &mut map,
                             &mut v_fine_tuned_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "fine_tuned_model",
                         )?,
-                        "finished_at" => crate::__private::put(
+                        "finished_at" => crate::__private::field(
+                            &mut map,
                             &mut v_finished_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "finished_at",
                         )?,
-                        "hyperparameters" => crate::__private::put(
+                        "hyperparameters" => crate::__private::field(
+                            &mut map,
                             &mut v_hyperparameters,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "hyperparameters",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "organization_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "organization_id" => crate::__private::field(
+                            &mut map,
                             &mut v_organization_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "organization_id",
                         )?,
-                        "result_files" => crate::__private::put(
+                        "result_files" => crate::__private::field(
+                            &mut map,
                             &mut v_result_files,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "result_files",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "trained_tokens" => crate::__private::put(
+                        "trained_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_trained_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "trained_tokens",
                         )?,
-                        "training_file" => crate::__private::put(
+                        "training_file" => crate::__private::field(
+                            &mut map,
                             &mut v_training_file,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "training_file",
                         )?,
-                        "validation_file" => crate::__private::put(
+                        "validation_file" => crate::__private::field(
+                            &mut map,
                             &mut v_validation_file,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "validation_file",
                         )?,
-                        "integrations" => crate::__private::put(
+                        "integrations" => crate::__private::field(
+                            &mut map,
                             &mut v_integrations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "integrations",
                         )?,
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "seed",
                         )?,
-                        "estimated_finish" => crate::__private::put(
+                        "estimated_finish" => crate::__private::field(
+                            &mut map,
                             &mut v_estimated_finish,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "estimated_finish",
                         )?,
-                        "method" => {
-                            crate::__private::put(&mut v_method, map.next_value()?, "method")?
-                        }
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "method" => crate::__private::field(
+                            &mut map,
+                            &mut v_method,
+                            core::marker::PhantomData,
+                            "method",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningJob {
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    error: crate::__private::or_absent(v_error),
-                    fine_tuned_model: crate::__private::or_absent(v_fine_tuned_model),
-                    finished_at: crate::__private::or_absent(v_finished_at),
-                    hyperparameters: crate::__private::required(
-                        v_hyperparameters,
-                        "hyperparameters",
-                    )?,
-                    model: crate::__private::required(v_model, "model")?,
-                    object: v_object.unwrap_or_default(),
-                    organization_id: crate::__private::required(
-                        v_organization_id,
-                        "organization_id",
-                    )?,
-                    result_files: crate::__private::required(v_result_files, "result_files")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    trained_tokens: crate::__private::or_absent(v_trained_tokens),
-                    training_file: crate::__private::required(v_training_file, "training_file")?,
-                    validation_file: crate::__private::or_absent(v_validation_file),
-                    integrations: v_integrations.unwrap_or_default(),
-                    seed: crate::__private::required(v_seed, "seed")?,
-                    estimated_finish: v_estimated_finish.unwrap_or_default(),
-                    method: v_method.unwrap_or_default(),
-                    metadata: v_metadata.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningJob {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        error: crate::__private::or_absent(v_error),
+                        fine_tuned_model: crate::__private::or_absent(v_fine_tuned_model),
+                        finished_at: crate::__private::or_absent(v_finished_at),
+                        hyperparameters: crate::__private::required(
+                            v_hyperparameters,
+                            "hyperparameters",
+                            &mut missing,
+                        ),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        organization_id: crate::__private::required(
+                            v_organization_id,
+                            "organization_id",
+                            &mut missing,
+                        ),
+                        result_files: crate::__private::required(
+                            v_result_files,
+                            "result_files",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        trained_tokens: crate::__private::or_absent(v_trained_tokens),
+                        training_file: crate::__private::required(
+                            v_training_file,
+                            "training_file",
+                            &mut missing,
+                        ),
+                        validation_file: crate::__private::or_absent(v_validation_file),
+                        integrations: v_integrations.unwrap_or_default(),
+                        seed: crate::__private::required(v_seed, "seed", &mut missing),
+                        estimated_finish: v_estimated_finish.unwrap_or_default(),
+                        method: v_method.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1838,58 +2035,81 @@ impl<'de> Deserialize<'de> for FineTuningJobCheckpoint {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "fine_tuned_model_checkpoint" => crate::__private::put(
+                        "fine_tuned_model_checkpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_fine_tuned_model_checkpoint,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "fine_tuned_model_checkpoint",
                         )?,
-                        "step_number" => crate::__private::put(
+                        "step_number" => crate::__private::field(
+                            &mut map,
                             &mut v_step_number,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "step_number",
                         )?,
-                        "metrics" => crate::__private::put(
+                        "metrics" => crate::__private::field(
+                            &mut map,
                             &mut v_metrics,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "metrics",
                         )?,
-                        "fine_tuning_job_id" => crate::__private::put(
+                        "fine_tuning_job_id" => crate::__private::field(
+                            &mut map,
                             &mut v_fine_tuning_job_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "fine_tuning_job_id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningJobCheckpoint {
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    fine_tuned_model_checkpoint: crate::__private::required(
-                        v_fine_tuned_model_checkpoint,
-                        "fine_tuned_model_checkpoint",
-                    )?,
-                    step_number: crate::__private::required(v_step_number, "step_number")?,
-                    metrics: crate::__private::required(v_metrics, "metrics")?,
-                    fine_tuning_job_id: crate::__private::required(
-                        v_fine_tuning_job_id,
-                        "fine_tuning_job_id",
-                    )?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningJobCheckpoint {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        fine_tuned_model_checkpoint: crate::__private::required(
+                            v_fine_tuned_model_checkpoint,
+                            "fine_tuned_model_checkpoint",
+                            &mut missing,
+                        ),
+                        step_number: crate::__private::required(
+                            v_step_number,
+                            "step_number",
+                            &mut missing,
+                        ),
+                        metrics: crate::__private::required(v_metrics, "metrics", &mut missing),
+                        fine_tuning_job_id: crate::__private::required(
+                            v_fine_tuning_job_id,
+                            "fine_tuning_job_id",
+                            &mut missing,
+                        ),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1972,35 +2192,46 @@ impl<'de> Deserialize<'de> for FineTuningJobCheckpointMetrics {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "step" => crate::__private::put(&mut v_step, map.next_value()?, "step")?,
-                        "train_loss" => crate::__private::put(
+                        "step" => crate::__private::field(
+                            &mut map,
+                            &mut v_step,
+                            core::marker::PhantomData,
+                            "step",
+                        )?,
+                        "train_loss" => crate::__private::field(
+                            &mut map,
                             &mut v_train_loss,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "train_loss",
                         )?,
-                        "train_mean_token_accuracy" => crate::__private::put(
+                        "train_mean_token_accuracy" => crate::__private::field(
+                            &mut map,
                             &mut v_train_mean_token_accuracy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "train_mean_token_accuracy",
                         )?,
-                        "valid_loss" => crate::__private::put(
+                        "valid_loss" => crate::__private::field(
+                            &mut map,
                             &mut v_valid_loss,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "valid_loss",
                         )?,
-                        "valid_mean_token_accuracy" => crate::__private::put(
+                        "valid_mean_token_accuracy" => crate::__private::field(
+                            &mut map,
                             &mut v_valid_mean_token_accuracy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "valid_mean_token_accuracy",
                         )?,
-                        "full_valid_loss" => crate::__private::put(
+                        "full_valid_loss" => crate::__private::field(
+                            &mut map,
                             &mut v_full_valid_loss,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "full_valid_loss",
                         )?,
-                        "full_valid_mean_token_accuracy" => crate::__private::put(
+                        "full_valid_mean_token_accuracy" => crate::__private::field(
+                            &mut map,
                             &mut v_full_valid_mean_token_accuracy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "full_valid_mean_token_accuracy",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2080,30 +2311,37 @@ impl<'de> Deserialize<'de> for FineTuningJobError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
-                        "param" => crate::__private::put(
+                        "param" => crate::__private::field(
+                            &mut map,
                             &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "param",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningJobError {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    param: crate::__private::or_absent(v_param),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningJobError {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        param: crate::__private::or_absent(v_param),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2169,44 +2407,69 @@ impl<'de> Deserialize<'de> for FineTuningJobEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "level" => crate::__private::put(
+                        "level" => crate::__private::field(
+                            &mut map,
                             &mut v_level,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "level",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FineTuningJobEvent {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    level: crate::__private::required(v_level, "level")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    r#type: v_type.unwrap_or_default(),
-                    data: v_data.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FineTuningJobEvent {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        level: crate::__private::required(v_level, "level", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        data: v_data.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2299,19 +2562,24 @@ impl<'de> Deserialize<'de> for FineTuningJobHyperparameters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "batch_size" => crate::__private::put(
+                        "batch_size" => crate::__private::field(
+                            &mut map,
                             &mut v_batch_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "batch_size",
                         )?,
-                        "learning_rate_multiplier" => crate::__private::put(
+                        "learning_rate_multiplier" => crate::__private::field(
+                            &mut map,
                             &mut v_learning_rate_multiplier,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "learning_rate_multiplier",
                         )?,
-                        "n_epochs" => {
-                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
-                        }
+                        "n_epochs" => crate::__private::field(
+                            &mut map,
+                            &mut v_n_epochs,
+                            core::marker::PhantomData,
+                            "n_epochs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2424,35 +2692,48 @@ impl<'de> Deserialize<'de> for GraderMulti {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "graders" => crate::__private::put(
+                        "graders" => crate::__private::field(
+                            &mut map,
                             &mut v_graders,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "graders",
                         )?,
-                        "calculate_output" => crate::__private::put(
+                        "calculate_output" => crate::__private::field(
+                            &mut map,
                             &mut v_calculate_output,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "calculate_output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderMulti {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    graders: crate::__private::required(v_graders, "graders")?,
-                    calculate_output: crate::__private::required(
-                        v_calculate_output,
-                        "calculate_output",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderMulti {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        graders: crate::__private::required(v_graders, "graders", &mut missing),
+                        calculate_output: crate::__private::required(
+                            v_calculate_output,
+                            "calculate_output",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2539,40 +2820,51 @@ impl<'de> Deserialize<'de> for ListFineTuningCheckpointPermissionResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "first_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListFineTuningCheckpointPermissionResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListFineTuningCheckpointPermissionResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2636,22 +2928,30 @@ impl<'de> Deserialize<'de> for ListFineTuningCheckpointPermissionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "project_id" => crate::__private::put(
+                        "project_id" => crate::__private::field(
+                            &mut map,
                             &mut v_project_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "project_id",
                         )?,
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -2724,14 +3024,16 @@ impl<'de> Deserialize<'de> for ListFineTuningEventsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2792,14 +3094,16 @@ impl<'de> Deserialize<'de> for ListFineTuningJobCheckpointsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2868,40 +3172,51 @@ impl<'de> Deserialize<'de> for ListFineTuningJobCheckpointsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "first_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListFineTuningJobCheckpointsResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    first_id: v_first_id.unwrap_or_default(),
-                    last_id: v_last_id.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListFineTuningJobCheckpointsResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        first_id: v_first_id.unwrap_or_default(),
+                        last_id: v_last_id.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2955,28 +3270,37 @@ impl<'de> Deserialize<'de> for ListFineTuningJobEventsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "has_more" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListFineTuningJobEventsResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListFineTuningJobEventsResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3033,19 +3357,24 @@ impl<'de> Deserialize<'de> for ListPaginatedFineTuningJobsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "after" => crate::__private::put(
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3106,28 +3435,37 @@ impl<'de> Deserialize<'de> for ListPaginatedFineTuningJobsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListPaginatedFineTuningJobsResponse {
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListPaginatedFineTuningJobsResponse {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3180,26 +3518,41 @@ impl<'de> Deserialize<'de> for RunGraderRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "grader" => crate::__private::put(
+                        "grader" => crate::__private::field(
+                            &mut map,
                             &mut v_grader,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "grader",
                         )?,
-                        "item" => crate::__private::put(&mut v_item, map.next_value()?, "item")?,
-                        "model_sample" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
+                            &mut v_item,
+                            core::marker::PhantomData,
+                            "item",
+                        )?,
+                        "model_sample" => crate::__private::field(
+                            &mut map,
                             &mut v_model_sample,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model_sample",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunGraderRequest {
-                    grader: crate::__private::required(v_grader, "grader")?,
-                    item: v_item.unwrap_or_default(),
-                    model_sample: crate::__private::required(v_model_sample, "model_sample")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunGraderRequest {
+                        grader: crate::__private::required(v_grader, "grader", &mut missing),
+                        item: v_item.unwrap_or_default(),
+                        model_sample: crate::__private::required(
+                            v_model_sample,
+                            "model_sample",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3274,39 +3627,52 @@ impl<'de> Deserialize<'de> for RunGraderResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reward" => crate::__private::put(
+                        "reward" => crate::__private::field(
+                            &mut map,
                             &mut v_reward,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "reward",
                         )?,
-                        "metadata" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
                             &mut v_metadata,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "metadata",
                         )?,
-                        "sub_rewards" => crate::__private::put(
+                        "sub_rewards" => crate::__private::field(
+                            &mut map,
                             &mut v_sub_rewards,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sub_rewards",
                         )?,
-                        "model_grader_token_usage_per_model" => crate::__private::put(
+                        "model_grader_token_usage_per_model" => crate::__private::field(
+                            &mut map,
                             &mut v_model_grader_token_usage_per_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model_grader_token_usage_per_model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunGraderResponse {
-                    reward: crate::__private::required(v_reward, "reward")?,
-                    metadata: crate::__private::required(v_metadata, "metadata")?,
-                    sub_rewards: crate::__private::required(v_sub_rewards, "sub_rewards")?,
-                    model_grader_token_usage_per_model: crate::__private::required(
-                        v_model_grader_token_usage_per_model,
-                        "model_grader_token_usage_per_model",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunGraderResponse {
+                        reward: crate::__private::required(v_reward, "reward", &mut missing),
+                        metadata: crate::__private::required(v_metadata, "metadata", &mut missing),
+                        sub_rewards: crate::__private::required(
+                            v_sub_rewards,
+                            "sub_rewards",
+                            &mut missing,
+                        ),
+                        model_grader_token_usage_per_model: crate::__private::required(
+                            v_model_grader_token_usage_per_model,
+                            "model_grader_token_usage_per_model",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3377,54 +3743,69 @@ impl<'de> Deserialize<'de> for RunGraderResponseMetadata {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "type",
                         )?,
-                        "errors" => crate::__private::put(
+                        "errors" => crate::__private::field(
+                            &mut map,
                             &mut v_errors,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "errors",
                         )?,
-                        "execution_time" => crate::__private::put(
+                        "execution_time" => crate::__private::field(
+                            &mut map,
                             &mut v_execution_time,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "execution_time",
                         )?,
-                        "scores" => crate::__private::put(
+                        "scores" => crate::__private::field(
+                            &mut map,
                             &mut v_scores,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "scores",
                         )?,
-                        "token_usage" => crate::__private::put(
+                        "token_usage" => crate::__private::field(
+                            &mut map,
                             &mut v_token_usage,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "token_usage",
                         )?,
-                        "sampled_model_name" => crate::__private::put(
+                        "sampled_model_name" => crate::__private::field(
+                            &mut map,
                             &mut v_sampled_model_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "sampled_model_name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunGraderResponseMetadata {
-                    name: crate::__private::required(v_name, "name")?,
-                    r#type: crate::__private::required(v_type, "type")?,
-                    errors: crate::__private::required(v_errors, "errors")?,
-                    execution_time: crate::__private::required(v_execution_time, "execution_time")?,
-                    scores: crate::__private::required(v_scores, "scores")?,
-                    token_usage: crate::__private::or_absent(v_token_usage),
-                    sampled_model_name: crate::__private::or_absent(v_sampled_model_name),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunGraderResponseMetadata {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        errors: crate::__private::required(v_errors, "errors", &mut missing),
+                        execution_time: crate::__private::required(
+                            v_execution_time,
+                            "execution_time",
+                            &mut missing,
+                        ),
+                        scores: crate::__private::required(v_scores, "scores", &mut missing),
+                        token_usage: crate::__private::or_absent(v_token_usage),
+                        sampled_model_name: crate::__private::or_absent(v_sampled_model_name),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3521,132 +3902,164 @@ impl<'de> Deserialize<'de> for RunGraderResponseMetadataErrors {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "formula_parse_error" => crate::__private::put(
+                        "formula_parse_error" => crate::__private::field(
+                            &mut map,
                             &mut v_formula_parse_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "formula_parse_error",
                         )?,
-                        "sample_parse_error" => crate::__private::put(
+                        "sample_parse_error" => crate::__private::field(
+                            &mut map,
                             &mut v_sample_parse_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "sample_parse_error",
                         )?,
-                        "truncated_observation_error" => crate::__private::put(
+                        "truncated_observation_error" => crate::__private::field(
+                            &mut map,
                             &mut v_truncated_observation_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "truncated_observation_error",
                         )?,
-                        "unresponsive_reward_error" => crate::__private::put(
+                        "unresponsive_reward_error" => crate::__private::field(
+                            &mut map,
                             &mut v_unresponsive_reward_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "unresponsive_reward_error",
                         )?,
-                        "invalid_variable_error" => crate::__private::put(
+                        "invalid_variable_error" => crate::__private::field(
+                            &mut map,
                             &mut v_invalid_variable_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "invalid_variable_error",
                         )?,
-                        "other_error" => crate::__private::put(
+                        "other_error" => crate::__private::field(
+                            &mut map,
                             &mut v_other_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "other_error",
                         )?,
-                        "python_grader_server_error" => crate::__private::put(
+                        "python_grader_server_error" => crate::__private::field(
+                            &mut map,
                             &mut v_python_grader_server_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "python_grader_server_error",
                         )?,
-                        "python_grader_server_error_type" => crate::__private::put(
+                        "python_grader_server_error_type" => crate::__private::field(
+                            &mut map,
                             &mut v_python_grader_server_error_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "python_grader_server_error_type",
                         )?,
-                        "python_grader_runtime_error" => crate::__private::put(
+                        "python_grader_runtime_error" => crate::__private::field(
+                            &mut map,
                             &mut v_python_grader_runtime_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "python_grader_runtime_error",
                         )?,
-                        "python_grader_runtime_error_details" => crate::__private::put(
+                        "python_grader_runtime_error_details" => crate::__private::field(
+                            &mut map,
                             &mut v_python_grader_runtime_error_details,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "python_grader_runtime_error_details",
                         )?,
-                        "model_grader_server_error" => crate::__private::put(
+                        "model_grader_server_error" => crate::__private::field(
+                            &mut map,
                             &mut v_model_grader_server_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "model_grader_server_error",
                         )?,
-                        "model_grader_refusal_error" => crate::__private::put(
+                        "model_grader_refusal_error" => crate::__private::field(
+                            &mut map,
                             &mut v_model_grader_refusal_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "model_grader_refusal_error",
                         )?,
-                        "model_grader_parse_error" => crate::__private::put(
+                        "model_grader_parse_error" => crate::__private::field(
+                            &mut map,
                             &mut v_model_grader_parse_error,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "model_grader_parse_error",
                         )?,
-                        "model_grader_server_error_details" => crate::__private::put(
+                        "model_grader_server_error_details" => crate::__private::field(
+                            &mut map,
                             &mut v_model_grader_server_error_details,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model_grader_server_error_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RunGraderResponseMetadataErrors {
-                    formula_parse_error: crate::__private::required(
-                        v_formula_parse_error,
-                        "formula_parse_error",
-                    )?,
-                    sample_parse_error: crate::__private::required(
-                        v_sample_parse_error,
-                        "sample_parse_error",
-                    )?,
-                    truncated_observation_error: crate::__private::required(
-                        v_truncated_observation_error,
-                        "truncated_observation_error",
-                    )?,
-                    unresponsive_reward_error: crate::__private::required(
-                        v_unresponsive_reward_error,
-                        "unresponsive_reward_error",
-                    )?,
-                    invalid_variable_error: crate::__private::required(
-                        v_invalid_variable_error,
-                        "invalid_variable_error",
-                    )?,
-                    other_error: crate::__private::required(v_other_error, "other_error")?,
-                    python_grader_server_error: crate::__private::required(
-                        v_python_grader_server_error,
-                        "python_grader_server_error",
-                    )?,
-                    python_grader_server_error_type: crate::__private::or_absent(
-                        v_python_grader_server_error_type,
-                    ),
-                    python_grader_runtime_error: crate::__private::required(
-                        v_python_grader_runtime_error,
-                        "python_grader_runtime_error",
-                    )?,
-                    python_grader_runtime_error_details: crate::__private::or_absent(
-                        v_python_grader_runtime_error_details,
-                    ),
-                    model_grader_server_error: crate::__private::required(
-                        v_model_grader_server_error,
-                        "model_grader_server_error",
-                    )?,
-                    model_grader_refusal_error: crate::__private::required(
-                        v_model_grader_refusal_error,
-                        "model_grader_refusal_error",
-                    )?,
-                    model_grader_parse_error: crate::__private::required(
-                        v_model_grader_parse_error,
-                        "model_grader_parse_error",
-                    )?,
-                    model_grader_server_error_details: crate::__private::or_absent(
-                        v_model_grader_server_error_details,
-                    ),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RunGraderResponseMetadataErrors {
+                        formula_parse_error: crate::__private::required(
+                            v_formula_parse_error,
+                            "formula_parse_error",
+                            &mut missing,
+                        ),
+                        sample_parse_error: crate::__private::required(
+                            v_sample_parse_error,
+                            "sample_parse_error",
+                            &mut missing,
+                        ),
+                        truncated_observation_error: crate::__private::required(
+                            v_truncated_observation_error,
+                            "truncated_observation_error",
+                            &mut missing,
+                        ),
+                        unresponsive_reward_error: crate::__private::required(
+                            v_unresponsive_reward_error,
+                            "unresponsive_reward_error",
+                            &mut missing,
+                        ),
+                        invalid_variable_error: crate::__private::required(
+                            v_invalid_variable_error,
+                            "invalid_variable_error",
+                            &mut missing,
+                        ),
+                        other_error: crate::__private::required(
+                            v_other_error,
+                            "other_error",
+                            &mut missing,
+                        ),
+                        python_grader_server_error: crate::__private::required(
+                            v_python_grader_server_error,
+                            "python_grader_server_error",
+                            &mut missing,
+                        ),
+                        python_grader_server_error_type: crate::__private::or_absent(
+                            v_python_grader_server_error_type,
+                        ),
+                        python_grader_runtime_error: crate::__private::required(
+                            v_python_grader_runtime_error,
+                            "python_grader_runtime_error",
+                            &mut missing,
+                        ),
+                        python_grader_runtime_error_details: crate::__private::or_absent(
+                            v_python_grader_runtime_error_details,
+                        ),
+                        model_grader_server_error: crate::__private::required(
+                            v_model_grader_server_error,
+                            "model_grader_server_error",
+                            &mut missing,
+                        ),
+                        model_grader_refusal_error: crate::__private::required(
+                            v_model_grader_refusal_error,
+                            "model_grader_refusal_error",
+                            &mut missing,
+                        ),
+                        model_grader_parse_error: crate::__private::required(
+                            v_model_grader_parse_error,
+                            "model_grader_parse_error",
+                            &mut missing,
+                        ),
+                        model_grader_server_error_details: crate::__private::or_absent(
+                            v_model_grader_server_error_details,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3718,18 +4131,23 @@ impl<'de> Deserialize<'de> for ValidateGraderRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "grader" => crate::__private::put(
+                        "grader" => crate::__private::field(
+                            &mut map,
                             &mut v_grader,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "grader",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ValidateGraderRequest {
-                    grader: crate::__private::required(v_grader, "grader")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ValidateGraderRequest {
+                        grader: crate::__private::required(v_grader, "grader", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3790,9 +4208,12 @@ impl<'de> Deserialize<'de> for ValidateGraderResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "grader" => {
-                            crate::__private::put(&mut v_grader, map.next_value()?, "grader")?
-                        }
+                        "grader" => crate::__private::field(
+                            &mut map,
+                            &mut v_grader,
+                            core::marker::PhantomData,
+                            "grader",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }

@@ -48,47 +48,62 @@ impl<'de> Deserialize<'de> for C2PAProvenanceResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "outcome" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "outcome" => crate::__private::field(
+                            &mut map,
                             &mut v_outcome,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "outcome",
                         )?,
-                        "validation_state" => crate::__private::put(
+                        "validation_state" => crate::__private::field(
+                            &mut map,
                             &mut v_validation_state,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "validation_state",
                         )?,
-                        "issuer" => crate::__private::put(
+                        "issuer" => crate::__private::field(
+                            &mut map,
                             &mut v_issuer,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "issuer",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "generated_at" => crate::__private::put(
+                        "generated_at" => crate::__private::field(
+                            &mut map,
                             &mut v_generated_at,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "generated_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(C2PAProvenanceResult {
-                    r#type: v_type.unwrap_or_default(),
-                    outcome: crate::__private::required(v_outcome, "outcome")?,
-                    validation_state: crate::__private::required(
-                        v_validation_state,
-                        "validation_state",
-                    )?,
-                    issuer: crate::__private::or_absent(v_issuer),
-                    model: crate::__private::or_absent(v_model),
-                    generated_at: crate::__private::or_absent(v_generated_at),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    C2PAProvenanceResult {
+                        r#type: v_type.unwrap_or_default(),
+                        outcome: crate::__private::required(v_outcome, "outcome", &mut missing),
+                        validation_state: crate::__private::required(
+                            v_validation_state,
+                            "validation_state",
+                            &mut missing,
+                        ),
+                        issuer: crate::__private::or_absent(v_issuer),
+                        model: crate::__private::or_absent(v_model),
+                        generated_at: crate::__private::or_absent(v_generated_at),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -158,7 +173,12 @@ impl<'de> Deserialize<'de> for CreateContentProvenanceBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -274,86 +294,121 @@ impl<'de> Deserialize<'de> for CreateImageEditRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image" => crate::__private::put(
+                        "image" => crate::__private::field(
+                            &mut map,
                             &mut v_image,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "mask" => crate::__private::put(&mut v_mask, map.next_value()?, "mask")?,
-                        "background" => crate::__private::put(
+                        "mask" => crate::__private::field(
+                            &mut map,
+                            &mut v_mask,
+                            core::marker::PhantomData,
+                            "mask",
+                        )?,
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "background",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "n" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "response_format" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_format",
                         )?,
-                        "output_compression" => crate::__private::put(
+                        "output_compression" => crate::__private::field(
+                            &mut map,
                             &mut v_output_compression,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_compression",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
-                        "input_fidelity" => crate::__private::put(
+                        "input_fidelity" => crate::__private::field(
+                            &mut map,
                             &mut v_input_fidelity,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_fidelity",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "partial_images" => crate::__private::put(
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "partial_images" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_images,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "partial_images",
                         )?,
-                        "quality" => {
-                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
-                        }
+                        "quality" => crate::__private::field(
+                            &mut map,
+                            &mut v_quality,
+                            core::marker::PhantomData,
+                            "quality",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateImageEditRequest {
-                    image: crate::__private::required(v_image, "image")?,
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    mask: v_mask.unwrap_or_default(),
-                    background: v_background.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    n: v_n.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    output_format: v_output_format.unwrap_or_default(),
-                    output_compression: v_output_compression.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    input_fidelity: v_input_fidelity.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    partial_images: v_partial_images.unwrap_or_default(),
-                    quality: v_quality.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateImageEditRequest {
+                        image: crate::__private::required(v_image, "image", &mut missing),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        mask: v_mask.unwrap_or_default(),
+                        background: v_background.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        n: v_n.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        output_format: v_output_format.unwrap_or_default(),
+                        output_compression: v_output_compression.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        input_fidelity: v_input_fidelity.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        partial_images: v_partial_images.unwrap_or_default(),
+                        quality: v_quality.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -589,80 +644,114 @@ impl<'de> Deserialize<'de> for CreateImageRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "n" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "quality" => {
-                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
-                        }
-                        "response_format" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
+                            &mut v_quality,
+                            core::marker::PhantomData,
+                            "quality",
+                        )?,
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_format",
                         )?,
-                        "output_compression" => crate::__private::put(
+                        "output_compression" => crate::__private::field(
+                            &mut map,
                             &mut v_output_compression,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_compression",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "partial_images" => crate::__private::put(
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "partial_images" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_images,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "partial_images",
                         )?,
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "moderation" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "background",
                         )?,
-                        "style" => crate::__private::put(&mut v_style, map.next_value()?, "style")?,
-                        "user" => crate::__private::put(
+                        "style" => crate::__private::field(
+                            &mut map,
+                            &mut v_style,
+                            core::marker::PhantomData,
+                            "style",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateImageRequest {
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    model: v_model.unwrap_or_default(),
-                    n: v_n.unwrap_or_default(),
-                    quality: v_quality.unwrap_or_default(),
-                    response_format: v_response_format.unwrap_or_default(),
-                    output_format: v_output_format.unwrap_or_default(),
-                    output_compression: v_output_compression.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    partial_images: v_partial_images.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    moderation: v_moderation.unwrap_or_default(),
-                    background: v_background.unwrap_or_default(),
-                    style: v_style.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateImageRequest {
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        model: v_model.unwrap_or_default(),
+                        n: v_n.unwrap_or_default(),
+                        quality: v_quality.unwrap_or_default(),
+                        response_format: v_response_format.unwrap_or_default(),
+                        output_format: v_output_format.unwrap_or_default(),
+                        output_compression: v_output_compression.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        partial_images: v_partial_images.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        moderation: v_moderation.unwrap_or_default(),
+                        background: v_background.unwrap_or_default(),
+                        style: v_style.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -850,22 +939,40 @@ impl<'de> Deserialize<'de> for CreateImageVariationRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image" => crate::__private::put(&mut v_image, map.next_value()?, "image")?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "n" => crate::__private::put(
+                        "image" => crate::__private::field(
+                            &mut map,
+                            &mut v_image,
+                            core::marker::PhantomData,
+                            "image",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "response_format" => crate::__private::put(
+                        "response_format" => crate::__private::field(
+                            &mut map,
                             &mut v_response_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "response_format",
                         )?,
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "user" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1017,86 +1124,121 @@ impl<'de> Deserialize<'de> for EditImageBodyJsonParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "images" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "images" => crate::__private::field(
+                            &mut map,
                             &mut v_images,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "images",
                         )?,
-                        "mask" => crate::__private::put(&mut v_mask, map.next_value()?, "mask")?,
-                        "prompt" => crate::__private::put(
+                        "mask" => crate::__private::field(
+                            &mut map,
+                            &mut v_mask,
+                            core::marker::PhantomData,
+                            "mask",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "n" => crate::__private::put(
+                        "n" => crate::__private::field(
+                            &mut map,
                             &mut v_n,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "n",
                         )?,
-                        "quality" => {
-                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
-                        }
-                        "input_fidelity" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
+                            &mut v_quality,
+                            core::marker::PhantomData,
+                            "quality",
+                        )?,
+                        "input_fidelity" => crate::__private::field(
+                            &mut map,
                             &mut v_input_fidelity,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_fidelity",
                         )?,
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "user" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_format",
                         )?,
-                        "output_compression" => crate::__private::put(
+                        "output_compression" => crate::__private::field(
+                            &mut map,
                             &mut v_output_compression,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "output_compression",
                         )?,
-                        "moderation" => crate::__private::put(
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "background",
                         )?,
-                        "stream" => {
-                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
-                        }
-                        "partial_images" => crate::__private::put(
+                        "stream" => crate::__private::field(
+                            &mut map,
+                            &mut v_stream,
+                            core::marker::PhantomData,
+                            "stream",
+                        )?,
+                        "partial_images" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_images,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "partial_images",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EditImageBodyJsonParam {
-                    model: v_model.unwrap_or_default(),
-                    images: crate::__private::required(v_images, "images")?,
-                    mask: v_mask.unwrap_or_default(),
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    n: v_n.unwrap_or_default(),
-                    quality: v_quality.unwrap_or_default(),
-                    input_fidelity: v_input_fidelity.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    user: v_user.unwrap_or_default(),
-                    output_format: v_output_format.unwrap_or_default(),
-                    output_compression: v_output_compression.unwrap_or_default(),
-                    moderation: v_moderation.unwrap_or_default(),
-                    background: v_background.unwrap_or_default(),
-                    stream: v_stream.unwrap_or_default(),
-                    partial_images: v_partial_images.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EditImageBodyJsonParam {
+                        model: v_model.unwrap_or_default(),
+                        images: crate::__private::required(v_images, "images", &mut missing),
+                        mask: v_mask.unwrap_or_default(),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        n: v_n.unwrap_or_default(),
+                        quality: v_quality.unwrap_or_default(),
+                        input_fidelity: v_input_fidelity.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        user: v_user.unwrap_or_default(),
+                        output_format: v_output_format.unwrap_or_default(),
+                        output_compression: v_output_compression.unwrap_or_default(),
+                        moderation: v_moderation.unwrap_or_default(),
+                        background: v_background.unwrap_or_default(),
+                        stream: v_stream.unwrap_or_default(),
+                        partial_images: v_partial_images.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1233,19 +1375,22 @@ impl<'de> Deserialize<'de> for Image {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "b64_json" => crate::__private::put(
+                        "b64_json" => crate::__private::field(
+                            &mut map,
                             &mut v_b64_json,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "b64_json",
                         )?,
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "url",
                         )?,
-                        "revised_prompt" => crate::__private::put(
+                        "revised_prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_revised_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "revised_prompt",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1323,56 +1468,84 @@ impl<'de> Deserialize<'de> for ImageEditCompletedEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "b64_json" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "b64_json" => crate::__private::field(
+                            &mut map,
                             &mut v_b64_json,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "b64_json",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "size",
                         )?,
-                        "quality" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
                             &mut v_quality,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "quality",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "background",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output_format",
                         )?,
-                        "usage" => crate::__private::put(
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageEditCompletedEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    size: crate::__private::required(v_size, "size")?,
-                    quality: crate::__private::required(v_quality, "quality")?,
-                    background: crate::__private::required(v_background, "background")?,
-                    output_format: crate::__private::required(v_output_format, "output_format")?,
-                    usage: crate::__private::required(v_usage, "usage")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageEditCompletedEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        b64_json: crate::__private::required(v_b64_json, "b64_json", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        size: crate::__private::required(v_size, "size", &mut missing),
+                        quality: crate::__private::required(v_quality, "quality", &mut missing),
+                        background: crate::__private::required(
+                            v_background,
+                            "background",
+                            &mut missing,
+                        ),
+                        output_format: crate::__private::required(
+                            v_output_format,
+                            "output_format",
+                            &mut missing,
+                        ),
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1473,59 +1646,88 @@ impl<'de> Deserialize<'de> for ImageEditPartialImageEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "b64_json" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "b64_json" => crate::__private::field(
+                            &mut map,
                             &mut v_b64_json,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "b64_json",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "size",
                         )?,
-                        "quality" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
                             &mut v_quality,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "quality",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "background",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output_format",
                         )?,
-                        "partial_image_index" => crate::__private::put(
+                        "partial_image_index" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_image_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "partial_image_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageEditPartialImageEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    size: crate::__private::required(v_size, "size")?,
-                    quality: crate::__private::required(v_quality, "quality")?,
-                    background: crate::__private::required(v_background, "background")?,
-                    output_format: crate::__private::required(v_output_format, "output_format")?,
-                    partial_image_index: crate::__private::required(
-                        v_partial_image_index,
-                        "partial_image_index",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageEditPartialImageEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        b64_json: crate::__private::required(v_b64_json, "b64_json", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        size: crate::__private::required(v_size, "size", &mut missing),
+                        quality: crate::__private::required(v_quality, "quality", &mut missing),
+                        background: crate::__private::required(
+                            v_background,
+                            "background",
+                            &mut missing,
+                        ),
+                        output_format: crate::__private::required(
+                            v_output_format,
+                            "output_format",
+                            &mut missing,
+                        ),
+                        partial_image_index: crate::__private::required(
+                            v_partial_image_index,
+                            "partial_image_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1628,56 +1830,84 @@ impl<'de> Deserialize<'de> for ImageGenCompletedEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "b64_json" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "b64_json" => crate::__private::field(
+                            &mut map,
                             &mut v_b64_json,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "b64_json",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "size",
                         )?,
-                        "quality" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
                             &mut v_quality,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "quality",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "background",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output_format",
                         )?,
-                        "usage" => crate::__private::put(
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenCompletedEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    size: crate::__private::required(v_size, "size")?,
-                    quality: crate::__private::required(v_quality, "quality")?,
-                    background: crate::__private::required(v_background, "background")?,
-                    output_format: crate::__private::required(v_output_format, "output_format")?,
-                    usage: crate::__private::required(v_usage, "usage")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenCompletedEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        b64_json: crate::__private::required(v_b64_json, "b64_json", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        size: crate::__private::required(v_size, "size", &mut missing),
+                        quality: crate::__private::required(v_quality, "quality", &mut missing),
+                        background: crate::__private::required(
+                            v_background,
+                            "background",
+                            &mut missing,
+                        ),
+                        output_format: crate::__private::required(
+                            v_output_format,
+                            "output_format",
+                            &mut missing,
+                        ),
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1752,24 +1982,38 @@ impl<'de> Deserialize<'de> for ImageGenInputUsageDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "text_tokens",
                         )?,
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "image_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenInputUsageDetails {
-                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
-                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenInputUsageDetails {
+                        text_tokens: crate::__private::required(
+                            v_text_tokens,
+                            "text_tokens",
+                            &mut missing,
+                        ),
+                        image_tokens: crate::__private::required(
+                            v_image_tokens,
+                            "image_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1817,24 +2061,38 @@ impl<'de> Deserialize<'de> for ImageGenOutputTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "image_tokens",
                         )?,
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "text_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenOutputTokensDetails {
-                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
-                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenOutputTokensDetails {
+                        image_tokens: crate::__private::required(
+                            v_image_tokens,
+                            "image_tokens",
+                            &mut missing,
+                        ),
+                        text_tokens: crate::__private::required(
+                            v_text_tokens,
+                            "text_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1900,59 +2158,88 @@ impl<'de> Deserialize<'de> for ImageGenPartialImageEvent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "b64_json" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "b64_json" => crate::__private::field(
+                            &mut map,
                             &mut v_b64_json,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "b64_json",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "size",
                         )?,
-                        "quality" => crate::__private::put(
+                        "quality" => crate::__private::field(
+                            &mut map,
                             &mut v_quality,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "quality",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "background",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output_format",
                         )?,
-                        "partial_image_index" => crate::__private::put(
+                        "partial_image_index" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_image_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "partial_image_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenPartialImageEvent {
-                    r#type: v_type.unwrap_or_default(),
-                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    size: crate::__private::required(v_size, "size")?,
-                    quality: crate::__private::required(v_quality, "quality")?,
-                    background: crate::__private::required(v_background, "background")?,
-                    output_format: crate::__private::required(v_output_format, "output_format")?,
-                    partial_image_index: crate::__private::required(
-                        v_partial_image_index,
-                        "partial_image_index",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenPartialImageEvent {
+                        r#type: v_type.unwrap_or_default(),
+                        b64_json: crate::__private::required(v_b64_json, "b64_json", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        size: crate::__private::required(v_size, "size", &mut missing),
+                        quality: crate::__private::required(v_quality, "quality", &mut missing),
+                        background: crate::__private::required(
+                            v_background,
+                            "background",
+                            &mut missing,
+                        ),
+                        output_format: crate::__private::required(
+                            v_output_format,
+                            "output_format",
+                            &mut missing,
+                        ),
+                        partial_image_index: crate::__private::required(
+                            v_partial_image_index,
+                            "partial_image_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2047,45 +2334,67 @@ impl<'de> Deserialize<'de> for ImageGenUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input_tokens" => crate::__private::put(
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "output_tokens_details" => crate::__private::put(
+                        "output_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_tokens_details",
                         )?,
-                        "input_tokens_details" => crate::__private::put(
+                        "input_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input_tokens_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenUsage {
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    output_tokens_details: v_output_tokens_details.unwrap_or_default(),
-                    input_tokens_details: crate::__private::required(
-                        v_input_tokens_details,
-                        "input_tokens_details",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenUsage {
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        output_tokens_details: v_output_tokens_details.unwrap_or_default(),
+                        input_tokens_details: crate::__private::required(
+                            v_input_tokens_details,
+                            "input_tokens_details",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2145,14 +2454,16 @@ impl<'de> Deserialize<'de> for ImageRefParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image_url" => crate::__private::put(
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2231,40 +2542,65 @@ impl<'de> Deserialize<'de> for ImagesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created",
                         )?,
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
-                        "background" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "background",
                         )?,
-                        "output_format" => crate::__private::put(
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_format",
                         )?,
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "quality" => {
-                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "quality" => crate::__private::field(
+                            &mut map,
+                            &mut v_quality,
+                            core::marker::PhantomData,
+                            "quality",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImagesResponse {
-                    created: crate::__private::required(v_created, "created")?,
-                    data: v_data.unwrap_or_default(),
-                    background: v_background.unwrap_or_default(),
-                    output_format: v_output_format.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    quality: v_quality.unwrap_or_default(),
-                    usage: v_usage.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImagesResponse {
+                        created: crate::__private::required(v_created, "created", &mut missing),
+                        data: v_data.unwrap_or_default(),
+                        background: v_background.unwrap_or_default(),
+                        output_format: v_output_format.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        quality: v_quality.unwrap_or_default(),
+                        usage: v_usage.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2356,39 +2692,60 @@ impl<'de> Deserialize<'de> for ImagesUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
-                        "input_tokens" => crate::__private::put(
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "input_tokens_details" => crate::__private::put(
+                        "input_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens_details,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input_tokens_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImagesUsage {
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    input_tokens_details: crate::__private::required(
-                        v_input_tokens_details,
-                        "input_tokens_details",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImagesUsage {
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        input_tokens_details: crate::__private::required(
+                            v_input_tokens_details,
+                            "input_tokens_details",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2443,24 +2800,38 @@ impl<'de> Deserialize<'de> for ImagesUsageInputTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "text_tokens",
                         )?,
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "image_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImagesUsageInputTokensDetails {
-                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
-                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImagesUsageInputTokensDetails {
+                        text_tokens: crate::__private::required(
+                            v_text_tokens,
+                            "text_tokens",
+                            &mut missing,
+                        ),
+                        image_tokens: crate::__private::required(
+                            v_image_tokens,
+                            "image_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2532,30 +2903,41 @@ impl<'de> Deserialize<'de> for ProvenanceResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "object",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "results" => crate::__private::put(
+                        "results" => crate::__private::field(
+                            &mut map,
                             &mut v_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "results",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProvenanceResource {
-                    object: crate::__private::required(v_object, "object")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    results: crate::__private::required(v_results, "results")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProvenanceResource {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        results: crate::__private::required(v_results, "results", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2621,32 +3003,44 @@ impl<'de> Deserialize<'de> for SynthIDProvenanceResult {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "outcome" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "outcome" => crate::__private::field(
+                            &mut map,
                             &mut v_outcome,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "outcome",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "generated_at" => crate::__private::put(
+                        "generated_at" => crate::__private::field(
+                            &mut map,
                             &mut v_generated_at,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "generated_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SynthIDProvenanceResult {
-                    r#type: v_type.unwrap_or_default(),
-                    outcome: crate::__private::required(v_outcome, "outcome")?,
-                    model: crate::__private::or_absent(v_model),
-                    generated_at: crate::__private::or_absent(v_generated_at),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SynthIDProvenanceResult {
+                        r#type: v_type.unwrap_or_default(),
+                        outcome: crate::__private::required(v_outcome, "outcome", &mut missing),
+                        model: crate::__private::or_absent(v_model),
+                        generated_at: crate::__private::or_absent(v_generated_at),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

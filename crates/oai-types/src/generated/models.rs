@@ -38,30 +38,37 @@ impl<'de> Deserialize<'de> for DeleteModelResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteModelResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: crate::__private::required(v_object, "object")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteModelResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -110,22 +117,30 @@ impl<'de> Deserialize<'de> for ListModelsResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListModelsResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListModelsResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -184,40 +199,51 @@ impl<'de> Deserialize<'de> for Model {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created" => crate::__private::put(
+                        "created" => crate::__private::field(
+                            &mut map,
                             &mut v_created,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "owned_by" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "owned_by" => crate::__private::field(
+                            &mut map,
                             &mut v_owned_by,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "owned_by",
                         )?,
-                        "shutdown_date" => crate::__private::put(
+                        "shutdown_date" => crate::__private::field(
+                            &mut map,
                             &mut v_shutdown_date,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "shutdown_date",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Model {
-                    id: crate::__private::required(v_id, "id")?,
-                    created: crate::__private::or_absent(v_created),
-                    object: v_object.unwrap_or_default(),
-                    owned_by: crate::__private::required(v_owned_by, "owned_by")?,
-                    shutdown_date: v_shutdown_date.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Model {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created: crate::__private::or_absent(v_created),
+                        object: v_object.unwrap_or_default(),
+                        owned_by: crate::__private::required(v_owned_by, "owned_by", &mut missing),
+                        shutdown_date: v_shutdown_date.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

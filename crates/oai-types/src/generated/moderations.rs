@@ -37,20 +37,30 @@ impl<'de> Deserialize<'de> for CreateModerationRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationRequest {
-                    input: crate::__private::required(v_input, "input")?,
-                    model: v_model.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationRequest {
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        model: v_model.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -127,20 +137,34 @@ impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemImageUrl {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "image_url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationRequestInputArrayItemImageUrl {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: crate::__private::required(v_image_url, "image_url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationRequestInputArrayItemImageUrl {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: crate::__private::required(
+                            v_image_url,
+                            "image_url",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -186,18 +210,23 @@ impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemImageUrlImag
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationRequestInputArrayItemImageUrlImageUrl {
-                    url: crate::__private::required(v_url, "url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationRequestInputArrayItemImageUrlImageUrl {
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -261,30 +290,37 @@ impl<'de> Deserialize<'de> for CreateModerationResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "results" => crate::__private::put(
+                        "results" => crate::__private::field(
+                            &mut map,
                             &mut v_results,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "results",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    results: crate::__private::required(v_results, "results")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        results: crate::__private::required(v_results, "results", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -341,42 +377,56 @@ impl<'de> Deserialize<'de> for CreateModerationResponseResultsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "flagged" => crate::__private::put(
+                        "flagged" => crate::__private::field(
+                            &mut map,
                             &mut v_flagged,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "flagged",
                         )?,
-                        "categories" => crate::__private::put(
+                        "categories" => crate::__private::field(
+                            &mut map,
                             &mut v_categories,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "categories",
                         )?,
-                        "category_scores" => crate::__private::put(
+                        "category_scores" => crate::__private::field(
+                            &mut map,
                             &mut v_category_scores,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "category_scores",
                         )?,
-                        "category_applied_input_types" => crate::__private::put(
+                        "category_applied_input_types" => crate::__private::field(
+                            &mut map,
                             &mut v_category_applied_input_types,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "category_applied_input_types",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationResponseResultsItem {
-                    flagged: crate::__private::required(v_flagged, "flagged")?,
-                    categories: crate::__private::required(v_categories, "categories")?,
-                    category_scores: crate::__private::required(
-                        v_category_scores,
-                        "category_scores",
-                    )?,
-                    category_applied_input_types: crate::__private::required(
-                        v_category_applied_input_types,
-                        "category_applied_input_types",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationResponseResultsItem {
+                        flagged: crate::__private::required(v_flagged, "flagged", &mut missing),
+                        categories: crate::__private::required(
+                            v_categories,
+                            "categories",
+                            &mut missing,
+                        ),
+                        category_scores: crate::__private::required(
+                            v_category_scores,
+                            "category_scores",
+                            &mut missing,
+                        ),
+                        category_applied_input_types: crate::__private::required(
+                            v_category_applied_input_types,
+                            "category_applied_input_types",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -472,103 +522,139 @@ impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategories {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "hate" => crate::__private::put(
+                        "hate" => crate::__private::field(
+                            &mut map,
                             &mut v_hate,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "hate",
                         )?,
-                        "hate/threatening" => crate::__private::put(
+                        "hate/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_hate_threatening,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "hate/threatening",
                         )?,
-                        "harassment" => crate::__private::put(
+                        "harassment" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "harassment",
                         )?,
-                        "harassment/threatening" => crate::__private::put(
+                        "harassment/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment_threatening,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "harassment/threatening",
                         )?,
-                        "illicit" => {
-                            crate::__private::put(&mut v_illicit, map.next_value()?, "illicit")?
-                        }
-                        "illicit/violent" => crate::__private::put(
+                        "illicit" => crate::__private::field(
+                            &mut map,
+                            &mut v_illicit,
+                            core::marker::PhantomData,
+                            "illicit",
+                        )?,
+                        "illicit/violent" => crate::__private::field(
+                            &mut map,
                             &mut v_illicit_violent,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "illicit/violent",
                         )?,
-                        "self-harm" => crate::__private::put(
+                        "self-harm" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "self-harm",
                         )?,
-                        "self-harm/intent" => crate::__private::put(
+                        "self-harm/intent" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_intent,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "self-harm/intent",
                         )?,
-                        "self-harm/instructions" => crate::__private::put(
+                        "self-harm/instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_instructions,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "self-harm/instructions",
                         )?,
-                        "sexual" => crate::__private::put(
+                        "sexual" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "sexual",
                         )?,
-                        "sexual/minors" => crate::__private::put(
+                        "sexual/minors" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual_minors,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "sexual/minors",
                         )?,
-                        "violence" => crate::__private::put(
+                        "violence" => crate::__private::field(
+                            &mut map,
                             &mut v_violence,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "violence",
                         )?,
-                        "violence/graphic" => crate::__private::put(
+                        "violence/graphic" => crate::__private::field(
+                            &mut map,
                             &mut v_violence_graphic,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "violence/graphic",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationResponseResultsItemCategories {
-                    hate: crate::__private::required(v_hate, "hate")?,
-                    hate_threatening: crate::__private::required(
-                        v_hate_threatening,
-                        "hate/threatening",
-                    )?,
-                    harassment: crate::__private::required(v_harassment, "harassment")?,
-                    harassment_threatening: crate::__private::required(
-                        v_harassment_threatening,
-                        "harassment/threatening",
-                    )?,
-                    illicit: crate::__private::or_absent(v_illicit),
-                    illicit_violent: crate::__private::or_absent(v_illicit_violent),
-                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
-                    self_harm_intent: crate::__private::required(
-                        v_self_harm_intent,
-                        "self-harm/intent",
-                    )?,
-                    self_harm_instructions: crate::__private::required(
-                        v_self_harm_instructions,
-                        "self-harm/instructions",
-                    )?,
-                    sexual: crate::__private::required(v_sexual, "sexual")?,
-                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
-                    violence: crate::__private::required(v_violence, "violence")?,
-                    violence_graphic: crate::__private::required(
-                        v_violence_graphic,
-                        "violence/graphic",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationResponseResultsItemCategories {
+                        hate: crate::__private::required(v_hate, "hate", &mut missing),
+                        hate_threatening: crate::__private::required(
+                            v_hate_threatening,
+                            "hate/threatening",
+                            &mut missing,
+                        ),
+                        harassment: crate::__private::required(
+                            v_harassment,
+                            "harassment",
+                            &mut missing,
+                        ),
+                        harassment_threatening: crate::__private::required(
+                            v_harassment_threatening,
+                            "harassment/threatening",
+                            &mut missing,
+                        ),
+                        illicit: crate::__private::or_absent(v_illicit),
+                        illicit_violent: crate::__private::or_absent(v_illicit_violent),
+                        self_harm: crate::__private::required(
+                            v_self_harm,
+                            "self-harm",
+                            &mut missing,
+                        ),
+                        self_harm_intent: crate::__private::required(
+                            v_self_harm_intent,
+                            "self-harm/intent",
+                            &mut missing,
+                        ),
+                        self_harm_instructions: crate::__private::required(
+                            v_self_harm_instructions,
+                            "self-harm/instructions",
+                            &mut missing,
+                        ),
+                        sexual: crate::__private::required(v_sexual, "sexual", &mut missing),
+                        sexual_minors: crate::__private::required(
+                            v_sexual_minors,
+                            "sexual/minors",
+                            &mut missing,
+                        ),
+                        violence: crate::__private::required(v_violence, "violence", &mut missing),
+                        violence_graphic: crate::__private::required(
+                            v_violence_graphic,
+                            "violence/graphic",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -682,108 +768,143 @@ impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategoryScores
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "hate" => crate::__private::put(
+                        "hate" => crate::__private::field(
+                            &mut map,
                             &mut v_hate,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "hate",
                         )?,
-                        "hate/threatening" => crate::__private::put(
+                        "hate/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_hate_threatening,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "hate/threatening",
                         )?,
-                        "harassment" => crate::__private::put(
+                        "harassment" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "harassment",
                         )?,
-                        "harassment/threatening" => crate::__private::put(
+                        "harassment/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment_threatening,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "harassment/threatening",
                         )?,
-                        "illicit" => crate::__private::put(
+                        "illicit" => crate::__private::field(
+                            &mut map,
                             &mut v_illicit,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "illicit",
                         )?,
-                        "illicit/violent" => crate::__private::put(
+                        "illicit/violent" => crate::__private::field(
+                            &mut map,
                             &mut v_illicit_violent,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "illicit/violent",
                         )?,
-                        "self-harm" => crate::__private::put(
+                        "self-harm" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "self-harm",
                         )?,
-                        "self-harm/intent" => crate::__private::put(
+                        "self-harm/intent" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_intent,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "self-harm/intent",
                         )?,
-                        "self-harm/instructions" => crate::__private::put(
+                        "self-harm/instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_instructions,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "self-harm/instructions",
                         )?,
-                        "sexual" => crate::__private::put(
+                        "sexual" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "sexual",
                         )?,
-                        "sexual/minors" => crate::__private::put(
+                        "sexual/minors" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual_minors,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "sexual/minors",
                         )?,
-                        "violence" => crate::__private::put(
+                        "violence" => crate::__private::field(
+                            &mut map,
                             &mut v_violence,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "violence",
                         )?,
-                        "violence/graphic" => crate::__private::put(
+                        "violence/graphic" => crate::__private::field(
+                            &mut map,
                             &mut v_violence_graphic,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "violence/graphic",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateModerationResponseResultsItemCategoryScores {
-                    hate: crate::__private::required(v_hate, "hate")?,
-                    hate_threatening: crate::__private::required(
-                        v_hate_threatening,
-                        "hate/threatening",
-                    )?,
-                    harassment: crate::__private::required(v_harassment, "harassment")?,
-                    harassment_threatening: crate::__private::required(
-                        v_harassment_threatening,
-                        "harassment/threatening",
-                    )?,
-                    illicit: crate::__private::required(v_illicit, "illicit")?,
-                    illicit_violent: crate::__private::required(
-                        v_illicit_violent,
-                        "illicit/violent",
-                    )?,
-                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
-                    self_harm_intent: crate::__private::required(
-                        v_self_harm_intent,
-                        "self-harm/intent",
-                    )?,
-                    self_harm_instructions: crate::__private::required(
-                        v_self_harm_instructions,
-                        "self-harm/instructions",
-                    )?,
-                    sexual: crate::__private::required(v_sexual, "sexual")?,
-                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
-                    violence: crate::__private::required(v_violence, "violence")?,
-                    violence_graphic: crate::__private::required(
-                        v_violence_graphic,
-                        "violence/graphic",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateModerationResponseResultsItemCategoryScores {
+                        hate: crate::__private::required(v_hate, "hate", &mut missing),
+                        hate_threatening: crate::__private::required(
+                            v_hate_threatening,
+                            "hate/threatening",
+                            &mut missing,
+                        ),
+                        harassment: crate::__private::required(
+                            v_harassment,
+                            "harassment",
+                            &mut missing,
+                        ),
+                        harassment_threatening: crate::__private::required(
+                            v_harassment_threatening,
+                            "harassment/threatening",
+                            &mut missing,
+                        ),
+                        illicit: crate::__private::required(v_illicit, "illicit", &mut missing),
+                        illicit_violent: crate::__private::required(
+                            v_illicit_violent,
+                            "illicit/violent",
+                            &mut missing,
+                        ),
+                        self_harm: crate::__private::required(
+                            v_self_harm,
+                            "self-harm",
+                            &mut missing,
+                        ),
+                        self_harm_intent: crate::__private::required(
+                            v_self_harm_intent,
+                            "self-harm/intent",
+                            &mut missing,
+                        ),
+                        self_harm_instructions: crate::__private::required(
+                            v_self_harm_instructions,
+                            "self-harm/instructions",
+                            &mut missing,
+                        ),
+                        sexual: crate::__private::required(v_sexual, "sexual", &mut missing),
+                        sexual_minors: crate::__private::required(
+                            v_sexual_minors,
+                            "sexual/minors",
+                            &mut missing,
+                        ),
+                        violence: crate::__private::required(v_violence, "violence", &mut missing),
+                        violence_graphic: crate::__private::required(
+                            v_violence_graphic,
+                            "violence/graphic",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -897,108 +1018,143 @@ impl<'de> Deserialize<'de> for ModerationAppliedInputTypes {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "hate" => crate::__private::put(
+                        "hate" => crate::__private::field(
+                            &mut map,
                             &mut v_hate,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "hate",
                         )?,
-                        "hate/threatening" => crate::__private::put(
+                        "hate/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_hate_threatening,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "hate/threatening",
                         )?,
-                        "harassment" => crate::__private::put(
+                        "harassment" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "harassment",
                         )?,
-                        "harassment/threatening" => crate::__private::put(
+                        "harassment/threatening" => crate::__private::field(
+                            &mut map,
                             &mut v_harassment_threatening,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "harassment/threatening",
                         )?,
-                        "illicit" => crate::__private::put(
+                        "illicit" => crate::__private::field(
+                            &mut map,
                             &mut v_illicit,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "illicit",
                         )?,
-                        "illicit/violent" => crate::__private::put(
+                        "illicit/violent" => crate::__private::field(
+                            &mut map,
                             &mut v_illicit_violent,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "illicit/violent",
                         )?,
-                        "self-harm" => crate::__private::put(
+                        "self-harm" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "self-harm",
                         )?,
-                        "self-harm/intent" => crate::__private::put(
+                        "self-harm/intent" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_intent,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "self-harm/intent",
                         )?,
-                        "self-harm/instructions" => crate::__private::put(
+                        "self-harm/instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_self_harm_instructions,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "self-harm/instructions",
                         )?,
-                        "sexual" => crate::__private::put(
+                        "sexual" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sexual",
                         )?,
-                        "sexual/minors" => crate::__private::put(
+                        "sexual/minors" => crate::__private::field(
+                            &mut map,
                             &mut v_sexual_minors,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sexual/minors",
                         )?,
-                        "violence" => crate::__private::put(
+                        "violence" => crate::__private::field(
+                            &mut map,
                             &mut v_violence,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "violence",
                         )?,
-                        "violence/graphic" => crate::__private::put(
+                        "violence/graphic" => crate::__private::field(
+                            &mut map,
                             &mut v_violence_graphic,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "violence/graphic",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ModerationAppliedInputTypes {
-                    hate: crate::__private::required(v_hate, "hate")?,
-                    hate_threatening: crate::__private::required(
-                        v_hate_threatening,
-                        "hate/threatening",
-                    )?,
-                    harassment: crate::__private::required(v_harassment, "harassment")?,
-                    harassment_threatening: crate::__private::required(
-                        v_harassment_threatening,
-                        "harassment/threatening",
-                    )?,
-                    illicit: crate::__private::required(v_illicit, "illicit")?,
-                    illicit_violent: crate::__private::required(
-                        v_illicit_violent,
-                        "illicit/violent",
-                    )?,
-                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
-                    self_harm_intent: crate::__private::required(
-                        v_self_harm_intent,
-                        "self-harm/intent",
-                    )?,
-                    self_harm_instructions: crate::__private::required(
-                        v_self_harm_instructions,
-                        "self-harm/instructions",
-                    )?,
-                    sexual: crate::__private::required(v_sexual, "sexual")?,
-                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
-                    violence: crate::__private::required(v_violence, "violence")?,
-                    violence_graphic: crate::__private::required(
-                        v_violence_graphic,
-                        "violence/graphic",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ModerationAppliedInputTypes {
+                        hate: crate::__private::required(v_hate, "hate", &mut missing),
+                        hate_threatening: crate::__private::required(
+                            v_hate_threatening,
+                            "hate/threatening",
+                            &mut missing,
+                        ),
+                        harassment: crate::__private::required(
+                            v_harassment,
+                            "harassment",
+                            &mut missing,
+                        ),
+                        harassment_threatening: crate::__private::required(
+                            v_harassment_threatening,
+                            "harassment/threatening",
+                            &mut missing,
+                        ),
+                        illicit: crate::__private::required(v_illicit, "illicit", &mut missing),
+                        illicit_violent: crate::__private::required(
+                            v_illicit_violent,
+                            "illicit/violent",
+                            &mut missing,
+                        ),
+                        self_harm: crate::__private::required(
+                            v_self_harm,
+                            "self-harm",
+                            &mut missing,
+                        ),
+                        self_harm_intent: crate::__private::required(
+                            v_self_harm_intent,
+                            "self-harm/intent",
+                            &mut missing,
+                        ),
+                        self_harm_instructions: crate::__private::required(
+                            v_self_harm_instructions,
+                            "self-harm/instructions",
+                            &mut missing,
+                        ),
+                        sexual: crate::__private::required(v_sexual, "sexual", &mut missing),
+                        sexual_minors: crate::__private::required(
+                            v_sexual_minors,
+                            "sexual/minors",
+                            &mut missing,
+                        ),
+                        violence: crate::__private::required(v_violence, "violence", &mut missing),
+                        violence_graphic: crate::__private::required(
+                            v_violence_graphic,
+                            "violence/graphic",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

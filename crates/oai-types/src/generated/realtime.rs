@@ -54,24 +54,42 @@ impl<'de> Deserialize<'de> for AudioTranscription {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "language" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "language",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "keywords" => {
-                            crate::__private::put(&mut v_keywords, map.next_value()?, "keywords")?
-                        }
-                        "prompt" => crate::__private::put(
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "keywords" => crate::__private::field(
+                            &mut map,
+                            &mut v_keywords,
+                            core::marker::PhantomData,
+                            "keywords",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt",
                         )?,
-                        "delay" => crate::__private::put(&mut v_delay, map.next_value()?, "delay")?,
+                        "delay" => crate::__private::field(
+                            &mut map,
+                            &mut v_delay,
+                            core::marker::PhantomData,
+                            "delay",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -175,18 +193,28 @@ impl<'de> Deserialize<'de> for AudioTranscriptionResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "language" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "language",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "prompt" => crate::__private::put(
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -254,30 +282,37 @@ impl<'de> Deserialize<'de> for LogProbProperties {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "token" => crate::__private::put(
+                        "token" => crate::__private::field(
+                            &mut map,
                             &mut v_token,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "token",
                         )?,
-                        "logprob" => crate::__private::put(
+                        "logprob" => crate::__private::field(
+                            &mut map,
                             &mut v_logprob,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "logprob",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "bytes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LogProbProperties {
-                    token: crate::__private::required(v_token, "token")?,
-                    logprob: crate::__private::required(v_logprob, "logprob")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LogProbProperties {
+                        token: crate::__private::required(v_token, "token", &mut missing),
+                        logprob: crate::__private::required(v_logprob, "logprob", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -349,10 +384,16 @@ impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcm {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "rate" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "rate" => crate::__private::field(
+                            &mut map,
                             &mut v_rate,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "rate",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -407,7 +448,12 @@ impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcma {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -458,7 +504,12 @@ impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcmu {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -518,19 +569,22 @@ impl<'de> Deserialize<'de> for RealtimeBetaCachedTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "text_tokens",
                         )?,
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "image_tokens",
                         )?,
-                        "audio_tokens" => crate::__private::put(
+                        "audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "audio_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -599,32 +653,44 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemCreate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventConversationItemCreate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventConversationItemCreate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -678,26 +744,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemDelete {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventConversationItemDelete {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventConversationItemDelete {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -750,26 +827,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemRetrieve {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventConversationItemRetrieve {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventConversationItemRetrieve {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -828,38 +916,59 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemTruncate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "audio_end_ms" => crate::__private::put(
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventConversationItemTruncate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventConversationItemTruncate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -920,26 +1029,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferAppend {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventInputAudioBufferAppend {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    audio: crate::__private::required(v_audio, "audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventInputAudioBufferAppend {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        audio: crate::__private::required(v_audio, "audio", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -989,12 +1109,18 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferClear {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1051,12 +1177,18 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferCommit {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1113,12 +1245,18 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventOutputAudioBufferClear {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1179,15 +1317,22 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventResponseCancel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "response_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1252,15 +1397,24 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventResponseCreate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => {
-                            crate::__private::put(&mut v_response, map.next_value()?, "response")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
+                            &mut v_response,
+                            core::marker::PhantomData,
+                            "response",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1322,26 +1476,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventSessionUpdate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventSessionUpdate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventSessionUpdate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1394,26 +1559,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventTranscriptionSessionUpdate
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaClientEventTranscriptionSessionUpdate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaClientEventTranscriptionSessionUpdate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1512,53 +1688,82 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "status_details" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "status_details" => crate::__private::field(
+                            &mut map,
                             &mut v_status_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "status_details",
                         )?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "conversation_id" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "conversation_id" => crate::__private::field(
+                            &mut map,
                             &mut v_conversation_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "conversation_id",
                         )?,
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "modalities" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "output_audio_format" => crate::__private::put(
+                        "output_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_audio_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_audio_format",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_output_tokens" => crate::__private::put(
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1704,50 +1909,78 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseCreateParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "modalities" => crate::__private::put(
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "output_audio_format" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "output_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_audio_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_audio_format",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_output_tokens" => crate::__private::put(
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
-                        "conversation" => crate::__private::put(
+                        "conversation" => crate::__private::field(
+                            &mut map,
                             &mut v_conversation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "conversation",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1921,11 +2154,24 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseStatusDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "reason" => {
-                            crate::__private::put(&mut v_reason, map.next_value()?, "reason")?
-                        }
-                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "reason" => crate::__private::field(
+                            &mut map,
+                            &mut v_reason,
+                            core::marker::PhantomData,
+                            "reason",
+                        )?,
+                        "error" => crate::__private::field(
+                            &mut map,
+                            &mut v_error,
+                            core::marker::PhantomData,
+                            "error",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1985,14 +2231,16 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseStatusDetailsError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2096,29 +2344,34 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "total_tokens",
                         )?,
-                        "input_tokens" => crate::__private::put(
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "input_tokens",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "output_tokens",
                         )?,
-                        "input_token_details" => crate::__private::put(
+                        "input_token_details" => crate::__private::field(
+                            &mut map,
                             &mut v_input_token_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_token_details",
                         )?,
-                        "output_token_details" => crate::__private::put(
+                        "output_token_details" => crate::__private::field(
+                            &mut map,
                             &mut v_output_token_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_token_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2203,29 +2456,34 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "cached_tokens" => crate::__private::put(
+                        "cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cached_tokens",
                         )?,
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "text_tokens",
                         )?,
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "image_tokens",
                         )?,
-                        "audio_tokens" => crate::__private::put(
+                        "audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "audio_tokens",
                         )?,
-                        "cached_tokens_details" => crate::__private::put(
+                        "cached_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "cached_tokens_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2302,32 +2560,44 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventConversationItemCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventConversationItemCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2380,26 +2650,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemDeleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventConversationItemDeleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventConversationItemDeleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2474,56 +2755,79 @@ impl<'de> Deserialize<'de>
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "usage" => crate::__private::put(
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        transcript: crate::__private::required(v_transcript, "transcript")?,
+                            &mut missing,
+                        ),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
                         languages: v_languages.unwrap_or_default(),
                         logprobs: v_logprobs.unwrap_or_default(),
-                        usage: crate::__private::required(v_usage, "usage")?,
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -2603,43 +2907,57 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemInputAudio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "delta",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: v_content_index.unwrap_or_default(),
                         delta: v_delta.unwrap_or_default(),
                         logprobs: v_logprobs.unwrap_or_default(),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -2714,42 +3032,54 @@ impl<'de> Deserialize<'de>
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "error" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        error: crate::__private::required(v_error, "error")?,
+                            &mut missing,
+                        ),
+                        error: crate::__private::required(v_error, "error", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -2829,66 +3159,82 @@ impl<'de> Deserialize<'de>
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "speaker" => crate::__private::put(
+                        "speaker" => crate::__private::field(
+                            &mut map,
                             &mut v_speaker,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "speaker",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        text: crate::__private::required(v_text, "text")?,
-                        id: crate::__private::required(v_id, "id")?,
-                        speaker: crate::__private::required(v_speaker, "speaker")?,
-                        start: crate::__private::required(v_start, "start")?,
-                        end: crate::__private::required(v_end, "end")?,
+                            &mut missing,
+                        ),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        speaker: crate::__private::required(v_speaker, "speaker", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -2957,26 +3303,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemRetrieved 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventConversationItemRetrieved {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventConversationItemRetrieved {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3034,38 +3391,59 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemTruncated 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "audio_end_ms" => crate::__private::put(
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventConversationItemTruncated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventConversationItemTruncated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3125,26 +3503,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "error" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventError {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    error: crate::__private::required(v_error, "error")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventError {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        error: crate::__private::required(v_error, "error", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3205,42 +3594,51 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventErrorError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "type",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
-                        "param" => crate::__private::put(
+                        "param" => crate::__private::field(
+                            &mut map,
                             &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "param",
                         )?,
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventErrorError {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    code: v_code.unwrap_or_default(),
-                    message: crate::__private::required(v_message, "message")?,
-                    param: v_param.unwrap_or_default(),
-                    event_id: v_event_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventErrorError {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        code: v_code.unwrap_or_default(),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        param: v_param.unwrap_or_default(),
+                        event_id: v_event_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3291,20 +3689,30 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferCleared {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventInputAudioBufferCleared {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventInputAudioBufferCleared {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3359,32 +3767,44 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferCommitted 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventInputAudioBufferCommitted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventInputAudioBufferCommitted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3441,32 +3861,48 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferSpeechStar
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio_start_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio_start_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_start_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_start_ms",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventInputAudioBufferSpeechStarted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        audio_start_ms: crate::__private::required(
+                            v_audio_start_ms,
+                            "audio_start_ms",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3523,32 +3959,48 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferSpeechStop
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio_end_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventInputAudioBufferSpeechStopped {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3601,26 +4053,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventMCPListToolsCompleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventMCPListToolsCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3672,26 +4135,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventMCPListToolsFailed {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventMCPListToolsFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3743,26 +4217,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventMCPListToolsInProgress {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventMCPListToolsInProgress {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3816,26 +4301,41 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "rate_limits" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "rate_limits" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limits,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "rate_limits",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventRateLimitsUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    rate_limits: crate::__private::required(v_rate_limits, "rate_limits")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventRateLimitsUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        rate_limits: crate::__private::required(
+                            v_rate_limits,
+                            "rate_limits",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3897,20 +4397,28 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdatedRateLimit
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(&mut v_name, map.next_value()?, "name")?,
-                        "limit" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
+                            &mut v_name,
+                            core::marker::PhantomData,
+                            "name",
+                        )?,
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "remaining" => crate::__private::put(
+                        "remaining" => crate::__private::field(
+                            &mut map,
                             &mut v_remaining,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "remaining",
                         )?,
-                        "reset_seconds" => crate::__private::put(
+                        "reset_seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_reset_seconds,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reset_seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4002,56 +4510,84 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseAudioDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseAudioDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4126,44 +4662,70 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseAudioDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseAudioDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4242,56 +4804,84 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDel
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseAudioTranscriptDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseAudioTranscriptDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4369,50 +4959,81 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDon
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseAudioTranscriptDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    transcript: crate::__private::required(v_transcript, "transcript")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseAudioTranscriptDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4488,50 +5109,77 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartAdded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "part" => crate::__private::put(
+                        "part" => crate::__private::field(
+                            &mut map,
                             &mut v_part,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "part",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseContentPartAdded {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    part: crate::__private::required(v_part, "part")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseContentPartAdded {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        part: crate::__private::required(v_part, "part", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4604,20 +5252,28 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartAddedPa
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "audio" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "audio",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4704,50 +5360,77 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "part" => crate::__private::put(
+                        "part" => crate::__private::field(
+                            &mut map,
                             &mut v_part,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "part",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseContentPartDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    part: crate::__private::required(v_part, "part")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseContentPartDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        part: crate::__private::required(v_part, "part", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4815,26 +5498,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
                             &mut v_response,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "response",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response: crate::__private::required(v_response, "response")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response: crate::__private::required(v_response, "response", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4886,26 +5580,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
                             &mut v_response,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "response",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response: crate::__private::required(v_response, "response")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response: crate::__private::required(v_response, "response", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4975,56 +5680,80 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgume
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5106,56 +5835,84 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgume
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5235,50 +5992,73 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallArgumentsDe
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5351,44 +6131,70 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallArgumentsDo
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseMCPCallArgumentsDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5453,32 +6259,48 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseMCPCallCompleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseMCPCallCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5534,32 +6356,48 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseMCPCallFailed {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseMCPCallFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5615,32 +6453,48 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallInProgress 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseMCPCallInProgress {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseMCPCallInProgress {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5699,38 +6553,59 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemAdded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseOutputItemAdded {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseOutputItemAdded {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5791,38 +6666,59 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseOutputItemDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseOutputItemDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5894,56 +6790,84 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseTextDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseTextDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6021,50 +6945,77 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventResponseTextDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventResponseTextDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6128,26 +7079,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventSessionCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventSessionCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventSessionCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6199,26 +7161,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventSessionUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventSessionUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventSessionUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6270,26 +7243,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventTranscriptionSessionCreate
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventTranscriptionSessionCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventTranscriptionSessionCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6341,26 +7325,37 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventTranscriptionSessionUpdate
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeBetaServerEventTranscriptionSessionUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeBetaServerEventTranscriptionSessionUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6419,24 +7414,28 @@ impl<'de> Deserialize<'de> for RealtimeBetaTranscriptionError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "message",
                         )?,
-                        "param" => crate::__private::put(
+                        "param" => crate::__private::field(
+                            &mut map,
                             &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "param",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -6509,22 +7508,30 @@ impl<'de> Deserialize<'de> for RealtimeCallCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "sdp" => crate::__private::put(
+                        "sdp" => crate::__private::field(
+                            &mut map,
                             &mut v_sdp,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "sdp",
                         )?,
-                        "session" => {
-                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
-                        }
+                        "session" => crate::__private::field(
+                            &mut map,
+                            &mut v_session,
+                            core::marker::PhantomData,
+                            "session",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeCallCreateRequest {
-                    sdp: crate::__private::required(v_sdp, "sdp")?,
-                    session: v_session.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeCallCreateRequest {
+                        sdp: crate::__private::required(v_sdp, "sdp", &mut missing),
+                        session: v_session.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6569,18 +7576,27 @@ impl<'de> Deserialize<'de> for RealtimeCallReferRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "target_uri" => crate::__private::put(
+                        "target_uri" => crate::__private::field(
+                            &mut map,
                             &mut v_target_uri,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "target_uri",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeCallReferRequest {
-                    target_uri: crate::__private::required(v_target_uri, "target_uri")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeCallReferRequest {
+                        target_uri: crate::__private::required(
+                            v_target_uri,
+                            "target_uri",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6625,9 +7641,10 @@ impl<'de> Deserialize<'de> for RealtimeCallRejectRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "status_code" => crate::__private::put(
+                        "status_code" => crate::__private::field(
+                            &mut map,
                             &mut v_status_code,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "status_code",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -6720,32 +7737,44 @@ impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemCreate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventConversationItemCreate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventConversationItemCreate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6800,26 +7829,37 @@ impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemDelete {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventConversationItemDelete {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventConversationItemDelete {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6873,26 +7913,37 @@ impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemRetrieve {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventConversationItemRetrieve {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventConversationItemRetrieve {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6952,38 +8003,59 @@ impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemTruncate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "audio_end_ms" => crate::__private::put(
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventConversationItemTruncate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventConversationItemTruncate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7045,26 +8117,37 @@ impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferAppend {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventInputAudioBufferAppend {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    audio: crate::__private::required(v_audio, "audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventInputAudioBufferAppend {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        audio: crate::__private::required(v_audio, "audio", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7115,12 +8198,18 @@ impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferClear {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7178,12 +8267,18 @@ impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferCommit {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7240,12 +8335,18 @@ impl<'de> Deserialize<'de> for RealtimeClientEventOutputAudioBufferClear {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7307,15 +8408,22 @@ impl<'de> Deserialize<'de> for RealtimeClientEventResponseCancel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "response_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -7381,15 +8489,24 @@ impl<'de> Deserialize<'de> for RealtimeClientEventResponseCreate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => {
-                            crate::__private::put(&mut v_response, map.next_value()?, "response")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
+                            &mut v_response,
+                            core::marker::PhantomData,
+                            "response",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7452,26 +8569,37 @@ impl<'de> Deserialize<'de> for RealtimeClientEventSessionUpdate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventSessionUpdate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventSessionUpdate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7534,26 +8662,37 @@ impl<'de> Deserialize<'de> for RealtimeClientEventTranscriptionSessionUpdate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeClientEventTranscriptionSessionUpdate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeClientEventTranscriptionSessionUpdate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7645,46 +8784,69 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemFunctionCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "call_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeConversationItemFunctionCall {
-                    id: v_id.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeConversationItemFunctionCall {
+                        id: v_id.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7761,40 +8923,58 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemFunctionCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "call_id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeConversationItemFunctionCallOutput {
-                    id: v_id.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    output: crate::__private::required(v_output, "output")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeConversationItemFunctionCallOutput {
+                        id: v_id.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7881,36 +9061,58 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageAssistant {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeConversationItemMessageAssistant {
-                    id: v_id.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeConversationItemMessageAssistant {
+                        id: v_id.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7974,20 +9176,28 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageAssistantContentIt
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "audio" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "audio",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8080,36 +9290,58 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageSystem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeConversationItemMessageSystem {
-                    id: v_id.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeConversationItemMessageSystem {
+                        id: v_id.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8163,10 +9395,16 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageSystemContentItem 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8243,36 +9481,58 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageUser {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeConversationItemMessageUser {
-                    id: v_id.unwrap_or_default(),
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeConversationItemMessageUser {
+                        id: v_id.unwrap_or_default(),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8344,28 +9604,40 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageUserContentItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "audio" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "audio",
                         )?,
-                        "image_url" => crate::__private::put(
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
-                        "transcript" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8484,40 +9756,64 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemWithReference {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "arguments",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8618,25 +9914,34 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemWithReferenceContentItem 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "audio" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "audio",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8746,14 +10051,18 @@ impl<'de> Deserialize<'de> for RealtimeCreateClientSecretRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "session" => {
-                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
-                        }
+                        "session" => crate::__private::field(
+                            &mut map,
+                            &mut v_session,
+                            core::marker::PhantomData,
+                            "session",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8814,12 +10123,16 @@ impl<'de> Deserialize<'de> for RealtimeCreateClientSecretRequestExpiresAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "seconds" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -8891,30 +10204,41 @@ impl<'de> Deserialize<'de> for RealtimeCreateClientSecretResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "session" => crate::__private::put(
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeCreateClientSecretResponse {
-                    value: crate::__private::required(v_value, "value")?,
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeCreateClientSecretResponse {
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8982,20 +10306,28 @@ impl<'de> Deserialize<'de> for RealtimeFunctionTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9066,38 +10398,59 @@ impl<'de> Deserialize<'de> for RealtimeMCPApprovalRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPApprovalRequest {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPApprovalRequest {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9158,41 +10511,55 @@ impl<'de> Deserialize<'de> for RealtimeMCPApprovalResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "approval_request_id" => crate::__private::put(
+                        "approval_request_id" => crate::__private::field(
+                            &mut map,
                             &mut v_approval_request_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "approval_request_id",
                         )?,
-                        "approve" => crate::__private::put(
+                        "approve" => crate::__private::field(
+                            &mut map,
                             &mut v_approve,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "approve",
                         )?,
-                        "reason" => crate::__private::put(
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPApprovalResponse {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    approval_request_id: crate::__private::required(
-                        v_approval_request_id,
-                        "approval_request_id",
-                    )?,
-                    approve: crate::__private::required(v_approve, "approve")?,
-                    reason: v_reason.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPApprovalResponse {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        approval_request_id: crate::__private::required(
+                            v_approval_request_id,
+                            "approval_request_id",
+                            &mut missing,
+                        ),
+                        approve: crate::__private::required(v_approve, "approve", &mut missing),
+                        reason: v_reason.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9247,26 +10614,37 @@ impl<'de> Deserialize<'de> for RealtimeMCPHTTPError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPHTTPError {
-                    r#type: v_type.unwrap_or_default(),
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPHTTPError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9322,32 +10700,48 @@ impl<'de> Deserialize<'de> for RealtimeMCPListTools {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPListTools {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPListTools {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9400,26 +10794,37 @@ impl<'de> Deserialize<'de> for RealtimeMCPProtocolError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPProtocolError {
-                    r#type: v_type.unwrap_or_default(),
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPProtocolError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9489,52 +10894,80 @@ impl<'de> Deserialize<'de> for RealtimeMCPToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "approval_request_id" => crate::__private::put(
+                        "approval_request_id" => crate::__private::field(
+                            &mut map,
                             &mut v_approval_request_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "approval_request_id",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
-                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        "error" => crate::__private::field(
+                            &mut map,
+                            &mut v_error,
+                            core::marker::PhantomData,
+                            "error",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    approval_request_id: v_approval_request_id.unwrap_or_default(),
-                    output: v_output.unwrap_or_default(),
-                    error: v_error.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        approval_request_id: v_approval_request_id.unwrap_or_default(),
+                        output: v_output.unwrap_or_default(),
+                        error: v_error.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9609,20 +11042,30 @@ impl<'de> Deserialize<'de> for RealtimeMCPToolExecutionError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "message" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeMCPToolExecutionError {
-                    r#type: v_type.unwrap_or_default(),
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeMCPToolExecutionError {
+                        r#type: v_type.unwrap_or_default(),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9668,9 +11111,12 @@ impl<'de> Deserialize<'de> for RealtimeReasoning {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "effort" => {
-                            crate::__private::put(&mut v_effort, map.next_value()?, "effort")?
-                        }
+                        "effort" => crate::__private::field(
+                            &mut map,
+                            &mut v_effort,
+                            core::marker::PhantomData,
+                            "effort",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9781,43 +11227,70 @@ impl<'de> Deserialize<'de> for RealtimeResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "status_details" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "status_details" => crate::__private::field(
+                            &mut map,
                             &mut v_status_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "status_details",
                         )?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
-                        "conversation_id" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
+                            &mut v_usage,
+                            core::marker::PhantomData,
+                            "usage",
+                        )?,
+                        "conversation_id" => crate::__private::field(
+                            &mut map,
                             &mut v_conversation_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "conversation_id",
                         )?,
-                        "output_modalities" => crate::__private::put(
+                        "output_modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_output_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_modalities",
                         )?,
-                        "max_output_tokens" => crate::__private::put(
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9903,9 +11376,12 @@ impl<'de> Deserialize<'de> for RealtimeResponseAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9962,10 +11438,18 @@ impl<'de> Deserialize<'de> for RealtimeResponseAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10070,48 +11554,78 @@ impl<'de> Deserialize<'de> for RealtimeResponseCreateParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "output_modalities" => crate::__private::put(
+                        "output_modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_output_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_modalities",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parallel_tool_calls",
                         )?,
-                        "reasoning" => {
-                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
-                        }
-                        "max_output_tokens" => crate::__private::put(
+                        "reasoning" => crate::__private::field(
+                            &mut map,
+                            &mut v_reasoning,
+                            core::marker::PhantomData,
+                            "reasoning",
+                        )?,
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
-                        "conversation" => crate::__private::put(
+                        "conversation" => crate::__private::field(
+                            &mut map,
                             &mut v_conversation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "conversation",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10199,9 +11713,12 @@ impl<'de> Deserialize<'de> for RealtimeResponseCreateParamsAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10258,10 +11775,18 @@ impl<'de> Deserialize<'de> for RealtimeResponseCreateParamsAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10479,26 +12004,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "conversation" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "conversation" => crate::__private::field(
+                            &mut map,
                             &mut v_conversation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "conversation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    conversation: crate::__private::required(v_conversation, "conversation")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        conversation: crate::__private::required(
+                            v_conversation,
+                            "conversation",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10549,14 +12089,16 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationCreatedConversatio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "object",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -10621,32 +12163,44 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemAdded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemAdded {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemAdded {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10703,32 +12257,44 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10781,26 +12347,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemDeleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemDeleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemDeleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10856,32 +12433,44 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10953,56 +12542,79 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
-                        "languages" => {
-                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
-                        }
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
-                        "usage" => crate::__private::put(
+                        "languages" => crate::__private::field(
+                            &mut map,
+                            &mut v_languages,
+                            core::marker::PhantomData,
+                            "languages",
+                        )?,
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
+                        "usage" => crate::__private::field(
+                            &mut map,
                             &mut v_usage,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "usage",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        transcript: crate::__private::required(v_transcript, "transcript")?,
+                            &mut missing,
+                        ),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
                         languages: v_languages.unwrap_or_default(),
                         logprobs: v_logprobs.unwrap_or_default(),
-                        usage: crate::__private::required(v_usage, "usage")?,
+                        usage: crate::__private::required(v_usage, "usage", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -11084,43 +12696,57 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "delta",
                         )?,
-                        "logprobs" => {
-                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
-                        }
+                        "logprobs" => crate::__private::field(
+                            &mut map,
+                            &mut v_logprobs,
+                            core::marker::PhantomData,
+                            "logprobs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: v_content_index.unwrap_or_default(),
                         delta: v_delta.unwrap_or_default(),
                         logprobs: v_logprobs.unwrap_or_default(),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -11193,42 +12819,54 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "error" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        error: crate::__private::required(v_error, "error")?,
+                            &mut missing,
+                        ),
+                        error: crate::__private::required(v_error, "error", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -11306,66 +12944,82 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "speaker" => crate::__private::put(
+                        "speaker" => crate::__private::field(
+                            &mut map,
                             &mut v_speaker,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "speaker",
                         )?,
-                        "start" => crate::__private::put(
+                        "start" => crate::__private::field(
+                            &mut map,
                             &mut v_start,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "start",
                         )?,
-                        "end" => crate::__private::put(
+                        "end" => crate::__private::field(
+                            &mut map,
                             &mut v_end,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "end",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(
+                let mut missing = None;
+                crate::__private::finish(
                     RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
-                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
                         r#type: v_type.unwrap_or_default(),
-                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
                         content_index: crate::__private::required(
                             v_content_index,
                             "content_index",
-                        )?,
-                        text: crate::__private::required(v_text, "text")?,
-                        id: crate::__private::required(v_id, "id")?,
-                        speaker: crate::__private::required(v_speaker, "speaker")?,
-                        start: crate::__private::required(v_start, "start")?,
-                        end: crate::__private::required(v_end, "end")?,
+                            &mut missing,
+                        ),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        speaker: crate::__private::required(v_speaker, "speaker", &mut missing),
+                        start: crate::__private::required(v_start, "start", &mut missing),
+                        end: crate::__private::required(v_end, "end", &mut missing),
                         extra,
                     },
+                    missing,
                 )
             }
         }
@@ -11434,26 +13088,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemRetrieved {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemRetrieved {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemRetrieved {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11511,38 +13176,59 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemTruncated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "audio_end_ms" => crate::__private::put(
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventConversationItemTruncated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventConversationItemTruncated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11602,26 +13288,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "error" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventError {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    error: crate::__private::required(v_error, "error")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventError {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        error: crate::__private::required(v_error, "error", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11673,20 +13370,30 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferCleared {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferCleared {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferCleared {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11741,32 +13448,44 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferCommitted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "previous_item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "previous_item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_previous_item_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "previous_item_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferCommitted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    previous_item_id: v_previous_item_id.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferCommitted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        previous_item_id: v_previous_item_id.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11820,26 +13539,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferDtmfEventRecei
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "event" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "event" => crate::__private::field(
+                            &mut map,
                             &mut v_event,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event",
                         )?,
-                        "received_at" => crate::__private::put(
+                        "received_at" => crate::__private::field(
+                            &mut map,
                             &mut v_received_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "received_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferDtmfEventReceived {
-                    r#type: v_type.unwrap_or_default(),
-                    event: crate::__private::required(v_event, "event")?,
-                    received_at: crate::__private::required(v_received_at, "received_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferDtmfEventReceived {
+                        r#type: v_type.unwrap_or_default(),
+                        event: crate::__private::required(v_event, "event", &mut missing),
+                        received_at: crate::__private::required(
+                            v_received_at,
+                            "received_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11894,32 +13628,48 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferSpeechStarted 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio_start_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio_start_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_start_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_start_ms",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferSpeechStarted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferSpeechStarted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        audio_start_ms: crate::__private::required(
+                            v_audio_start_ms,
+                            "audio_start_ms",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11975,32 +13725,48 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferSpeechStopped 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio_end_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferSpeechStopped {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferSpeechStopped {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12059,38 +13825,59 @@ impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferTimeoutTrigger
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio_start_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio_start_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_start_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_start_ms",
                         )?,
-                        "audio_end_ms" => crate::__private::put(
+                        "audio_end_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_end_ms,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "audio_end_ms",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventInputAudioBufferTimeoutTriggered {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
-                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventInputAudioBufferTimeoutTriggered {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        audio_start_ms: crate::__private::required(
+                            v_audio_start_ms,
+                            "audio_start_ms",
+                            &mut missing,
+                        ),
+                        audio_end_ms: crate::__private::required(
+                            v_audio_end_ms,
+                            "audio_end_ms",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12150,26 +13937,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventMCPListToolsCompleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventMCPListToolsCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12221,26 +14019,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventMCPListToolsFailed {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventMCPListToolsFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12292,26 +14101,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventMCPListToolsInProgress {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventMCPListToolsInProgress {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12363,26 +14183,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferCleared {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventOutputAudioBufferCleared {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventOutputAudioBufferCleared {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12434,26 +14269,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferStarted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventOutputAudioBufferStarted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventOutputAudioBufferStarted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12505,26 +14355,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferStopped {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventOutputAudioBufferStopped {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventOutputAudioBufferStopped {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12578,26 +14443,41 @@ impl<'de> Deserialize<'de> for RealtimeServerEventRateLimitsUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "rate_limits" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "rate_limits" => crate::__private::field(
+                            &mut map,
                             &mut v_rate_limits,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "rate_limits",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventRateLimitsUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    rate_limits: crate::__private::required(v_rate_limits, "rate_limits")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventRateLimitsUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        rate_limits: crate::__private::required(
+                            v_rate_limits,
+                            "rate_limits",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12670,56 +14550,84 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseAudioDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseAudioDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12794,44 +14702,70 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseAudioDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseAudioDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12910,56 +14844,84 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseAudioTranscriptDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseAudioTranscriptDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13037,50 +14999,81 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "transcript" => crate::__private::put(
+                        "transcript" => crate::__private::field(
+                            &mut map,
                             &mut v_transcript,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "transcript",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseAudioTranscriptDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    transcript: crate::__private::required(v_transcript, "transcript")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseAudioTranscriptDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        transcript: crate::__private::required(
+                            v_transcript,
+                            "transcript",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13156,50 +15149,77 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseContentPartAdded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "part" => crate::__private::put(
+                        "part" => crate::__private::field(
+                            &mut map,
                             &mut v_part,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "part",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseContentPartAdded {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    part: crate::__private::required(v_part, "part")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseContentPartAdded {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        part: crate::__private::required(v_part, "part", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13279,50 +15299,77 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseContentPartDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "part" => crate::__private::put(
+                        "part" => crate::__private::field(
+                            &mut map,
                             &mut v_part,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "part",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseContentPartDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    part: crate::__private::required(v_part, "part")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseContentPartDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        part: crate::__private::required(v_part, "part", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13390,26 +15437,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
                             &mut v_response,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "response",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response: crate::__private::required(v_response, "response")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response: crate::__private::required(v_response, "response", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13461,26 +15519,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response" => crate::__private::field(
+                            &mut map,
                             &mut v_response,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "response",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response: crate::__private::required(v_response, "response")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response: crate::__private::required(v_response, "response", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13550,56 +15619,80 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsD
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseFunctionCallArgumentsDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseFunctionCallArgumentsDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13681,56 +15774,84 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsD
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseFunctionCallArgumentsDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseFunctionCallArgumentsDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13809,50 +15930,73 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallArgumentsDelta 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseMCPCallArgumentsDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseMCPCallArgumentsDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13925,44 +16069,70 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallArgumentsDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseMCPCallArgumentsDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseMCPCallArgumentsDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14027,32 +16197,48 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseMCPCallCompleted {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseMCPCallCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14108,32 +16294,48 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseMCPCallFailed {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseMCPCallFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14189,32 +16391,48 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallInProgress {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseMCPCallInProgress {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseMCPCallInProgress {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14273,38 +16491,59 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseOutputItemAdded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseOutputItemAdded {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseOutputItemAdded {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14365,38 +16604,59 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseOutputItemDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "item" => crate::__private::put(
+                        "item" => crate::__private::field(
+                            &mut map,
                             &mut v_item,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "item",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseOutputItemDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    item: crate::__private::required(v_item, "item")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseOutputItemDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        item: crate::__private::required(v_item, "item", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14468,56 +16728,84 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDelta {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "delta" => crate::__private::put(
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "obfuscation" => crate::__private::put(
+                        "obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_obfuscation,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseTextDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    obfuscation: v_obfuscation.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseTextDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14595,50 +16883,77 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDone {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "response_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "response_id" => crate::__private::field(
+                            &mut map,
                             &mut v_response_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "response_id",
                         )?,
-                        "item_id" => crate::__private::put(
+                        "item_id" => crate::__private::field(
+                            &mut map,
                             &mut v_item_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "item_id",
                         )?,
-                        "output_index" => crate::__private::put(
+                        "output_index" => crate::__private::field(
+                            &mut map,
                             &mut v_output_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_index",
                         )?,
-                        "content_index" => crate::__private::put(
+                        "content_index" => crate::__private::field(
+                            &mut map,
                             &mut v_content_index,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "content_index",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventResponseTextDone {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    response_id: crate::__private::required(v_response_id, "response_id")?,
-                    item_id: crate::__private::required(v_item_id, "item_id")?,
-                    output_index: crate::__private::required(v_output_index, "output_index")?,
-                    content_index: crate::__private::required(v_content_index, "content_index")?,
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventResponseTextDone {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        response_id: crate::__private::required(
+                            v_response_id,
+                            "response_id",
+                            &mut missing,
+                        ),
+                        item_id: crate::__private::required(v_item_id, "item_id", &mut missing),
+                        output_index: crate::__private::required(
+                            v_output_index,
+                            "output_index",
+                            &mut missing,
+                        ),
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                            &mut missing,
+                        ),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14702,26 +17017,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventSessionCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventSessionCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventSessionCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14783,26 +17109,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventSessionUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventSessionUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventSessionUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14864,26 +17201,37 @@ impl<'de> Deserialize<'de> for RealtimeServerEventTranscriptionSessionUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeServerEventTranscriptionSessionUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeServerEventTranscriptionSessionUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15022,82 +17370,126 @@ impl<'de> Deserialize<'de> for RealtimeSession {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "modalities" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "instructions" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "input_audio_format" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "input_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_format",
                         )?,
-                        "output_audio_format" => crate::__private::put(
+                        "output_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_audio_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_audio_format",
                         )?,
-                        "input_audio_transcription" => crate::__private::put(
+                        "input_audio_transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_transcription",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
-                        "input_audio_noise_reduction" => crate::__private::put(
+                        "input_audio_noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_noise_reduction",
                         )?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "tool_choice",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_response_output_tokens" => crate::__private::put(
+                        "max_response_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_response_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_response_output_tokens",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -15275,92 +17667,133 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "client_secret" => crate::__private::put(
+                        "client_secret" => crate::__private::field(
+                            &mut map,
                             &mut v_client_secret,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "client_secret",
                         )?,
-                        "modalities" => crate::__private::put(
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "input_audio_format" => crate::__private::put(
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "input_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_format,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "input_audio_format",
                         )?,
-                        "output_audio_format" => crate::__private::put(
+                        "output_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_audio_format,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output_audio_format",
                         )?,
-                        "input_audio_transcription" => crate::__private::put(
+                        "input_audio_transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_transcription",
                         )?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
-                        "turn_detection" => crate::__private::put(
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "tool_choice",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_response_output_tokens" => crate::__private::put(
+                        "max_response_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_response_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_response_output_tokens",
                         )?,
-                        "truncation" => crate::__private::put(
+                        "truncation" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation",
                         )?,
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeSessionCreateRequest {
-                    client_secret: crate::__private::required(v_client_secret, "client_secret")?,
-                    modalities: v_modalities.unwrap_or_default(),
-                    instructions: v_instructions.unwrap_or_default(),
-                    voice: v_voice.unwrap_or_default(),
-                    input_audio_format: v_input_audio_format.unwrap_or_default(),
-                    output_audio_format: v_output_audio_format.unwrap_or_default(),
-                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
-                    speed: v_speed.unwrap_or_default(),
-                    tracing: v_tracing.unwrap_or_default(),
-                    turn_detection: v_turn_detection.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    tool_choice: v_tool_choice.unwrap_or_default(),
-                    temperature: v_temperature.unwrap_or_default(),
-                    max_response_output_tokens: v_max_response_output_tokens.unwrap_or_default(),
-                    truncation: v_truncation.unwrap_or_default(),
-                    prompt: v_prompt.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeSessionCreateRequest {
+                        client_secret: crate::__private::required(
+                            v_client_secret,
+                            "client_secret",
+                            &mut missing,
+                        ),
+                        modalities: v_modalities.unwrap_or_default(),
+                        instructions: v_instructions.unwrap_or_default(),
+                        voice: v_voice.unwrap_or_default(),
+                        input_audio_format: v_input_audio_format.unwrap_or_default(),
+                        output_audio_format: v_output_audio_format.unwrap_or_default(),
+                        input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                        speed: v_speed.unwrap_or_default(),
+                        tracing: v_tracing.unwrap_or_default(),
+                        turn_detection: v_turn_detection.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        tool_choice: v_tool_choice.unwrap_or_default(),
+                        temperature: v_temperature.unwrap_or_default(),
+                        max_response_output_tokens: v_max_response_output_tokens
+                            .unwrap_or_default(),
+                        truncation: v_truncation.unwrap_or_default(),
+                        prompt: v_prompt.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15440,24 +17873,34 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestClientSecret {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeSessionCreateRequestClientSecret {
-                    value: crate::__private::required(v_value, "value")?,
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeSessionCreateRequestClientSecret {
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15565,52 +18008,90 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGA {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_modalities" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_output_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_modalities",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "instructions" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "parallel_tool_calls" => crate::__private::put(
+                        "parallel_tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_parallel_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parallel_tool_calls",
                         )?,
-                        "reasoning" => {
-                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
-                        }
-                        "max_output_tokens" => crate::__private::put(
+                        "reasoning" => crate::__private::field(
+                            &mut map,
+                            &mut v_reasoning,
+                            core::marker::PhantomData,
+                            "reasoning",
+                        )?,
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
-                        "truncation" => crate::__private::put(
+                        "truncation" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation",
                         )?,
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -15709,10 +18190,18 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -15781,22 +18270,28 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudioInput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "transcription" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "transcription",
                         )?,
-                        "noise_reduction" => crate::__private::put(
+                        "noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "noise_reduction",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -15876,11 +18371,24 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16029,9 +18537,10 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestInputAudioTranscripti
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16121,22 +18630,28 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestTurnDetection {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "threshold" => {
-                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
-                        }
-                        "prefix_padding_ms" => crate::__private::put(
+                        "threshold" => crate::__private::field(
+                            &mut map,
+                            &mut v_threshold,
+                            core::marker::PhantomData,
+                            "threshold",
+                        )?,
+                        "prefix_padding_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_prefix_padding_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "prefix_padding_ms",
                         )?,
-                        "silence_duration_ms" => crate::__private::put(
+                        "silence_duration_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_silence_duration_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "silence_duration_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16255,57 +18770,82 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "object",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
-                        "model" => crate::__private::put(
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "model",
                         )?,
-                        "output_modalities" => crate::__private::put(
+                        "output_modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_output_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_modalities",
                         )?,
-                        "instructions" => crate::__private::put(
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
-                        "turn_detection" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "tool_choice",
                         )?,
-                        "max_output_tokens" => crate::__private::put(
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16402,10 +18942,18 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16475,22 +19023,28 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioInput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "transcription" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "transcription",
                         )?,
-                        "noise_reduction" => crate::__private::put(
+                        "noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "noise_reduction",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16571,11 +19125,24 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16698,82 +19265,128 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGA {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "expires_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "output_modalities" => crate::__private::put(
+                        "output_modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_output_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_modalities",
                         )?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "instructions" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_instructions,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "instructions",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
-                        "tracing" => {
-                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
-                        }
-                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
-                        "tool_choice" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
+                        "tracing" => crate::__private::field(
+                            &mut map,
+                            &mut v_tracing,
+                            core::marker::PhantomData,
+                            "tracing",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
+                            &mut v_tools,
+                            core::marker::PhantomData,
+                            "tools",
+                        )?,
+                        "tool_choice" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_choice,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_choice",
                         )?,
-                        "reasoning" => {
-                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
-                        }
-                        "max_output_tokens" => crate::__private::put(
+                        "reasoning" => crate::__private::field(
+                            &mut map,
+                            &mut v_reasoning,
+                            core::marker::PhantomData,
+                            "reasoning",
+                        )?,
+                        "max_output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_tokens,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "max_output_tokens",
                         )?,
-                        "truncation" => crate::__private::put(
+                        "truncation" => crate::__private::field(
+                            &mut map,
                             &mut v_truncation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "truncation",
                         )?,
-                        "prompt" => {
-                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
-                        }
+                        "prompt" => crate::__private::field(
+                            &mut map,
+                            &mut v_prompt,
+                            core::marker::PhantomData,
+                            "prompt",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeSessionCreateResponseGA {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    output_modalities: v_output_modalities.unwrap_or_default(),
-                    model: v_model.unwrap_or_default(),
-                    instructions: v_instructions.unwrap_or_default(),
-                    audio: v_audio.unwrap_or_default(),
-                    include: v_include.unwrap_or_default(),
-                    tracing: v_tracing.unwrap_or_default(),
-                    tools: v_tools.unwrap_or_default(),
-                    tool_choice: v_tool_choice.unwrap_or_default(),
-                    reasoning: v_reasoning.unwrap_or_default(),
-                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
-                    truncation: v_truncation.unwrap_or_default(),
-                    prompt: v_prompt.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeSessionCreateResponseGA {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        output_modalities: v_output_modalities.unwrap_or_default(),
+                        model: v_model.unwrap_or_default(),
+                        instructions: v_instructions.unwrap_or_default(),
+                        audio: v_audio.unwrap_or_default(),
+                        include: v_include.unwrap_or_default(),
+                        tracing: v_tracing.unwrap_or_default(),
+                        tools: v_tools.unwrap_or_default(),
+                        tool_choice: v_tool_choice.unwrap_or_default(),
+                        reasoning: v_reasoning.unwrap_or_default(),
+                        max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                        truncation: v_truncation.unwrap_or_default(),
+                        prompt: v_prompt.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16855,10 +19468,18 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16927,22 +19548,28 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudioInput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "transcription" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "transcription",
                         )?,
-                        "noise_reduction" => crate::__private::put(
+                        "noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "noise_reduction",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -17022,11 +19649,24 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
-                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "voice" => crate::__private::field(
+                            &mut map,
+                            &mut v_voice,
+                            core::marker::PhantomData,
+                            "voice",
+                        )?,
+                        "speed" => crate::__private::field(
+                            &mut map,
+                            &mut v_speed,
+                            core::marker::PhantomData,
+                            "speed",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17164,7 +19804,12 @@ impl<'de> Deserialize<'de> for RealtimeSessionInputAudioNoiseReduction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17285,19 +19930,24 @@ impl<'de> Deserialize<'de> for RealtimeSessionTracingTracingConfiguration {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "workflow_name" => crate::__private::put(
+                        "workflow_name" => crate::__private::field(
+                            &mut map,
                             &mut v_workflow_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "workflow_name",
                         )?,
-                        "group_id" => crate::__private::put(
+                        "group_id" => crate::__private::field(
+                            &mut map,
                             &mut v_group_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "group_id",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17382,29 +20032,36 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
-                        "input_audio_noise_reduction" => crate::__private::put(
+                        "input_audio_noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_noise_reduction",
                         )?,
-                        "input_audio_format" => crate::__private::put(
+                        "input_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_format",
                         )?,
-                        "input_audio_transcription" => crate::__private::put(
+                        "input_audio_transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_transcription",
                         )?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17481,11 +20138,24 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGA {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17543,7 +20213,12 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGAAudio 
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17616,18 +20291,28 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestTurnDete
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "threshold" => {
-                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
-                        }
-                        "prefix_padding_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "threshold" => crate::__private::field(
+                            &mut map,
+                            &mut v_threshold,
+                            core::marker::PhantomData,
+                            "threshold",
+                        )?,
+                        "prefix_padding_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_prefix_padding_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "prefix_padding_ms",
                         )?,
-                        "silence_duration_ms" => crate::__private::put(
+                        "silence_duration_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_silence_duration_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "silence_duration_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -17712,42 +20397,55 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "client_secret" => crate::__private::put(
+                        "client_secret" => crate::__private::field(
+                            &mut map,
                             &mut v_client_secret,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "client_secret",
                         )?,
-                        "modalities" => crate::__private::put(
+                        "modalities" => crate::__private::field(
+                            &mut map,
                             &mut v_modalities,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "modalities",
                         )?,
-                        "input_audio_format" => crate::__private::put(
+                        "input_audio_format" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_format,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "input_audio_format",
                         )?,
-                        "input_audio_transcription" => crate::__private::put(
+                        "input_audio_transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_audio_transcription",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranscriptionSessionCreateResponse {
-                    client_secret: crate::__private::required(v_client_secret, "client_secret")?,
-                    modalities: v_modalities.unwrap_or_default(),
-                    input_audio_format: v_input_audio_format.unwrap_or_default(),
-                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
-                    turn_detection: v_turn_detection.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranscriptionSessionCreateResponse {
+                        client_secret: crate::__private::required(
+                            v_client_secret,
+                            "client_secret",
+                            &mut missing,
+                        ),
+                        modalities: v_modalities.unwrap_or_default(),
+                        input_audio_format: v_input_audio_format.unwrap_or_default(),
+                        input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                        turn_detection: v_turn_detection.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17827,38 +20525,58 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGA {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "include" => {
-                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
-                        }
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "include" => crate::__private::field(
+                            &mut map,
+                            &mut v_include,
+                            core::marker::PhantomData,
+                            "include",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranscriptionSessionCreateResponseGA {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    object: crate::__private::required(v_object, "object")?,
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    include: v_include.unwrap_or_default(),
-                    audio: v_audio.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranscriptionSessionCreateResponseGA {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        include: v_include.unwrap_or_default(),
+                        audio: v_audio.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17911,7 +20629,12 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17977,22 +20700,28 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "transcription" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "transcription",
                         )?,
-                        "noise_reduction" => crate::__private::put(
+                        "noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "noise_reduction",
                         )?,
-                        "turn_detection" => crate::__private::put(
+                        "turn_detection" => crate::__private::field(
+                            &mut map,
                             &mut v_turn_detection,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "turn_detection",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -18091,26 +20820,37 @@ impl<'de> Deserialize<'de> for RealtimeTranslationClientEventInputAudioBufferApp
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationClientEventInputAudioBufferAppend {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    audio: crate::__private::required(v_audio, "audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationClientEventInputAudioBufferAppend {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        audio: crate::__private::required(v_audio, "audio", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18161,12 +20901,18 @@ impl<'de> Deserialize<'de> for RealtimeTranslationClientEventSessionClose {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -18227,26 +20973,37 @@ impl<'de> Deserialize<'de> for RealtimeTranslationClientEventSessionUpdate {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationClientEventSessionUpdate {
-                    event_id: v_event_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationClientEventSessionUpdate {
+                        event_id: v_event_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18298,24 +21055,30 @@ impl<'de> Deserialize<'de> for RealtimeTranslationClientSecretCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "session" => crate::__private::put(
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationClientSecretCreateRequest {
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationClientSecretCreateRequest {
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18371,30 +21134,41 @@ impl<'de> Deserialize<'de> for RealtimeTranslationClientSecretCreateResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "session" => crate::__private::put(
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationClientSecretCreateResponse {
-                    value: crate::__private::required(v_value, "value")?,
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationClientSecretCreateResponse {
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18463,20 +21237,30 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionClosed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionClosed {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionClosed {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18527,26 +21311,37 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionCreated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionCreated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionCreated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18603,32 +21398,44 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionInputTranscr
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "delta" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "elapsed_ms" => crate::__private::put(
+                        "elapsed_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_elapsed_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "elapsed_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionInputTranscriptDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionInputTranscriptDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18700,48 +21507,65 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionOutputAudioD
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "delta" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "sample_rate" => crate::__private::put(
+                        "sample_rate" => crate::__private::field(
+                            &mut map,
                             &mut v_sample_rate,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "sample_rate",
                         )?,
-                        "channels" => crate::__private::put(
+                        "channels" => crate::__private::field(
+                            &mut map,
                             &mut v_channels,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "channels",
                         )?,
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "elapsed_ms" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "elapsed_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_elapsed_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "elapsed_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionOutputAudioDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    sample_rate: v_sample_rate.unwrap_or_default(),
-                    channels: v_channels.unwrap_or_default(),
-                    format: v_format.unwrap_or_default(),
-                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionOutputAudioDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        sample_rate: v_sample_rate.unwrap_or_default(),
+                        channels: v_channels.unwrap_or_default(),
+                        format: v_format.unwrap_or_default(),
+                        elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18810,32 +21634,44 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionOutputTransc
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "delta" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "delta" => crate::__private::field(
+                            &mut map,
                             &mut v_delta,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "delta",
                         )?,
-                        "elapsed_ms" => crate::__private::put(
+                        "elapsed_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_elapsed_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "elapsed_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionOutputTranscriptDelta {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    delta: crate::__private::required(v_delta, "delta")?,
-                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        delta: crate::__private::required(v_delta, "delta", &mut missing),
+                        elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18888,26 +21724,37 @@ impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionUpdated {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "event_id" => crate::__private::put(
+                        "event_id" => crate::__private::field(
+                            &mut map,
                             &mut v_event_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "event_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "session" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "session" => crate::__private::field(
+                            &mut map,
                             &mut v_session,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "session",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationServerEventSessionUpdated {
-                    event_id: crate::__private::required(v_event_id, "event_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    session: crate::__private::required(v_session, "session")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationServerEventSessionUpdated {
+                        event_id: crate::__private::required(v_event_id, "event_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        session: crate::__private::required(v_session, "session", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18965,38 +21812,55 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSession {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "expires_at" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "audio" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
                             &mut v_audio,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationSession {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    audio: crate::__private::required(v_audio, "audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationSession {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        audio: crate::__private::required(v_audio, "audio", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19049,10 +21913,18 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -19114,14 +21986,16 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "transcription" => crate::__private::put(
+                        "transcription" => crate::__private::field(
+                            &mut map,
                             &mut v_transcription,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "transcription",
                         )?,
-                        "noise_reduction" => crate::__private::put(
+                        "noise_reduction" => crate::__private::field(
+                            &mut map,
                             &mut v_noise_reduction,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "noise_reduction",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19176,18 +22050,23 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInputNoiseReductio
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationSessionAudioInputNoiseReduction {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationSessionAudioInputNoiseReduction {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19231,18 +22110,23 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInputTranscription
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationSessionAudioInputTranscription {
-                    model: crate::__private::required(v_model, "model")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationSessionAudioInputTranscription {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19287,9 +22171,10 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "language" => crate::__private::put(
+                        "language" => crate::__private::field(
+                            &mut map,
                             &mut v_language,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "language",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19347,20 +22232,30 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionCreateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTranslationSessionCreateRequest {
-                    model: crate::__private::required(v_model, "model")?,
-                    audio: v_audio.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTranslationSessionCreateRequest {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        audio: v_audio.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19410,7 +22305,12 @@ impl<'de> Deserialize<'de> for RealtimeTranslationSessionUpdateRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -19484,29 +22384,41 @@ impl<'de> Deserialize<'de> for RealtimeTruncationRetentionRatioTruncation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "retention_ratio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "retention_ratio" => crate::__private::field(
+                            &mut map,
                             &mut v_retention_ratio,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "retention_ratio",
                         )?,
-                        "token_limits" => crate::__private::put(
+                        "token_limits" => crate::__private::field(
+                            &mut map,
                             &mut v_token_limits,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "token_limits",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(RealtimeTruncationRetentionRatioTruncation {
-                    r#type: v_type.unwrap_or_default(),
-                    retention_ratio: crate::__private::required(
-                        v_retention_ratio,
-                        "retention_ratio",
-                    )?,
-                    token_limits: v_token_limits.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    RealtimeTruncationRetentionRatioTruncation {
+                        r#type: v_type.unwrap_or_default(),
+                        retention_ratio: crate::__private::required(
+                            v_retention_ratio,
+                            "retention_ratio",
+                            &mut missing,
+                        ),
+                        token_limits: v_token_limits.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19555,9 +22467,10 @@ impl<'de> Deserialize<'de> for RealtimeTruncationRetentionRatioTruncationTokenLi
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "post_instructions" => crate::__private::put(
+                        "post_instructions" => crate::__private::field(
+                            &mut map,
                             &mut v_post_instructions,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "post_instructions",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19636,18 +22549,28 @@ impl<'de> Deserialize<'de> for RealtimeTurnDetectionSemanticVad {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "eagerness" => {
-                            crate::__private::put(&mut v_eagerness, map.next_value()?, "eagerness")?
-                        }
-                        "create_response" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "eagerness" => crate::__private::field(
+                            &mut map,
+                            &mut v_eagerness,
+                            core::marker::PhantomData,
+                            "eagerness",
+                        )?,
+                        "create_response" => crate::__private::field(
+                            &mut map,
                             &mut v_create_response,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "create_response",
                         )?,
-                        "interrupt_response" => crate::__private::put(
+                        "interrupt_response" => crate::__private::field(
+                            &mut map,
                             &mut v_interrupt_response,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "interrupt_response",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19737,33 +22660,46 @@ impl<'de> Deserialize<'de> for RealtimeTurnDetectionServerVad {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "threshold" => {
-                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
-                        }
-                        "prefix_padding_ms" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "threshold" => crate::__private::field(
+                            &mut map,
+                            &mut v_threshold,
+                            core::marker::PhantomData,
+                            "threshold",
+                        )?,
+                        "prefix_padding_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_prefix_padding_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "prefix_padding_ms",
                         )?,
-                        "silence_duration_ms" => crate::__private::put(
+                        "silence_duration_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_silence_duration_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "silence_duration_ms",
                         )?,
-                        "create_response" => crate::__private::put(
+                        "create_response" => crate::__private::field(
+                            &mut map,
                             &mut v_create_response,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "create_response",
                         )?,
-                        "interrupt_response" => crate::__private::put(
+                        "interrupt_response" => crate::__private::field(
+                            &mut map,
                             &mut v_interrupt_response,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "interrupt_response",
                         )?,
-                        "idle_timeout_ms" => crate::__private::put(
+                        "idle_timeout_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_idle_timeout_ms,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "idle_timeout_ms",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,

@@ -44,32 +44,44 @@ impl<'de> Deserialize<'de> for AdditionalTools {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdditionalTools {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdditionalTools {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -131,28 +143,44 @@ impl<'de> Deserialize<'de> for AdditionalToolsItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "tools" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AdditionalToolsItemParam {
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    AdditionalToolsItemParam {
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -253,26 +281,37 @@ impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
-                        "diff" => crate::__private::put(
+                        "diff" => crate::__private::field(
+                            &mut map,
                             &mut v_diff,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "diff",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchCreateFileOperation {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    diff: crate::__private::required(v_diff, "diff")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchCreateFileOperation {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        diff: crate::__private::required(v_diff, "diff", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -330,26 +369,37 @@ impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
-                        "diff" => crate::__private::put(
+                        "diff" => crate::__private::field(
+                            &mut map,
                             &mut v_diff,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "diff",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchCreateFileOperationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    diff: crate::__private::required(v_diff, "diff")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchCreateFileOperationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        diff: crate::__private::required(v_diff, "diff", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -402,20 +452,30 @@ impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchDeleteFileOperation {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchDeleteFileOperation {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -468,20 +528,30 @@ impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchDeleteFileOperationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchDeleteFileOperationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -563,48 +633,69 @@ impl<'de> Deserialize<'de> for ApplyPatchToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "operation" => crate::__private::put(
+                        "operation" => crate::__private::field(
+                            &mut map,
                             &mut v_operation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "operation",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    operation: crate::__private::required(v_operation, "operation")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        operation: crate::__private::required(
+                            v_operation,
+                            "operation",
+                            &mut missing,
+                        ),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -684,42 +775,62 @@ impl<'de> Deserialize<'de> for ApplyPatchToolCallItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "operation" => crate::__private::put(
+                        "operation" => crate::__private::field(
+                            &mut map,
                             &mut v_operation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "operation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchToolCallItemParam {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    operation: crate::__private::required(v_operation, "operation")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchToolCallItemParam {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        operation: crate::__private::required(
+                            v_operation,
+                            "operation",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -807,48 +918,65 @@ impl<'de> Deserialize<'de> for ApplyPatchToolCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchToolCallOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    output: v_output.unwrap_or_default(),
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchToolCallOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        output: v_output.unwrap_or_default(),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -929,42 +1057,58 @@ impl<'de> Deserialize<'de> for ApplyPatchToolCallOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchToolCallOutputItemParam {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    output: v_output.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchToolCallOutputItemParam {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        output: v_output.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1022,10 +1166,16 @@ impl<'de> Deserialize<'de> for ApplyPatchToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "allowed_callers" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1090,26 +1240,37 @@ impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
-                        "diff" => crate::__private::put(
+                        "diff" => crate::__private::field(
+                            &mut map,
                             &mut v_diff,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "diff",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchUpdateFileOperation {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    diff: crate::__private::required(v_diff, "diff")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchUpdateFileOperation {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        diff: crate::__private::required(v_diff, "diff", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1167,26 +1328,37 @@ impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
-                        "diff" => crate::__private::put(
+                        "diff" => crate::__private::field(
+                            &mut map,
                             &mut v_diff,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "diff",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ApplyPatchUpdateFileOperationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    diff: crate::__private::required(v_diff, "diff")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ApplyPatchUpdateFileOperationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        diff: crate::__private::required(v_diff, "diff", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1252,25 +1424,34 @@ impl<'de> Deserialize<'de> for ApproximateLocation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "country" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "country" => crate::__private::field(
+                            &mut map,
                             &mut v_country,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "country",
                         )?,
-                        "region" => crate::__private::put(
+                        "region" => crate::__private::field(
+                            &mut map,
                             &mut v_region,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "region",
                         )?,
-                        "city" => crate::__private::put(
+                        "city" => crate::__private::field(
+                            &mut map,
                             &mut v_city,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "city",
                         )?,
-                        "timezone" => crate::__private::put(
+                        "timezone" => crate::__private::field(
+                            &mut map,
                             &mut v_timezone,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "timezone",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1334,7 +1515,12 @@ impl<'de> Deserialize<'de> for AutoChunkingStrategyRequestParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1404,18 +1590,28 @@ impl<'de> Deserialize<'de> for AutoCodeInterpreterToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "memory_limit" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "memory_limit" => crate::__private::field(
+                            &mut map,
                             &mut v_memory_limit,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "memory_limit",
                         )?,
-                        "network_policy" => crate::__private::put(
+                        "network_policy" => crate::__private::field(
+                            &mut map,
                             &mut v_network_policy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "network_policy",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1488,21 +1684,27 @@ impl<'de> Deserialize<'de> for BatchUsageOutputTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "reasoning_tokens" => crate::__private::put(
+                        "reasoning_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "reasoning_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(BatchUsageOutputTokensDetails {
-                    reasoning_tokens: crate::__private::required(
-                        v_reasoning_tokens,
-                        "reasoning_tokens",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    BatchUsageOutputTokensDetails {
+                        reasoning_tokens: crate::__private::required(
+                            v_reasoning_tokens,
+                            "reasoning_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1576,18 +1778,23 @@ impl<'de> Deserialize<'de> for ChatCompletionFunctionCallOption {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionFunctionCallOption {
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionFunctionCallOption {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1640,26 +1847,37 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "custom" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "custom" => crate::__private::field(
+                            &mut map,
                             &mut v_custom,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "custom",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageCustomToolCall {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    custom: crate::__private::required(v_custom, "custom")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageCustomToolCall {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        custom: crate::__private::required(v_custom, "custom", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1711,24 +1929,30 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCallCustom {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageCustomToolCallCustom {
-                    name: crate::__private::required(v_name, "name")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageCustomToolCallCustom {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1782,26 +2006,37 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageToolCall {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageToolCall {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1853,24 +2088,34 @@ impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallFunction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionMessageToolCallFunction {
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionMessageToolCallFunction {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1971,29 +2216,46 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "refusal" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "refusal",
                         )?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "name" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
-                        "tool_calls" => crate::__private::put(
+                        "audio" => crate::__private::field(
+                            &mut map,
+                            &mut v_audio,
+                            core::marker::PhantomData,
+                            "audio",
+                        )?,
+                        "tool_calls" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_calls,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_calls",
                         )?,
-                        "function_call" => crate::__private::put(
+                        "function_call" => crate::__private::field(
+                            &mut map,
                             &mut v_function_call,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "function_call",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2069,18 +2331,23 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestAssistantMessageAudio {
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestAssistantMessageAudio {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2160,24 +2427,34 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageFunctionCall
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestAssistantMessageFunctionCall {
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestAssistantMessageFunctionCall {
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2231,22 +2508,30 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImageImage
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "url" => crate::__private::put(
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
-                    url: crate::__private::required(v_url, "url")?,
-                    detail: v_detail.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartImageImageUrl {
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        detail: v_detail.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2297,20 +2582,30 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartRefusal {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "refusal" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "refusal" => crate::__private::field(
+                            &mut map,
                             &mut v_refusal,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "refusal",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartRefusal {
-                    r#type: v_type.unwrap_or_default(),
-                    refusal: crate::__private::required(v_refusal, "refusal")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartRefusal {
+                        r#type: v_type.unwrap_or_default(),
+                        refusal: crate::__private::required(v_refusal, "refusal", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2366,26 +2661,37 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionRequestMessageContentPartText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionRequestMessageContentPartText {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2439,14 +2745,16 @@ impl<'de> Deserialize<'de> for ChatCompletionStreamOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "include_usage" => crate::__private::put(
+                        "include_usage" => crate::__private::field(
+                            &mut map,
                             &mut v_include_usage,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "include_usage",
                         )?,
-                        "include_obfuscation" => crate::__private::put(
+                        "include_obfuscation" => crate::__private::field(
+                            &mut map,
                             &mut v_include_obfuscation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "include_obfuscation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2507,20 +2815,30 @@ impl<'de> Deserialize<'de> for ChatCompletionTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "function" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "function" => crate::__private::field(
+                            &mut map,
                             &mut v_function,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "function",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ChatCompletionTool {
-                    r#type: v_type.unwrap_or_default(),
-                    function: crate::__private::required(v_function, "function")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ChatCompletionTool {
+                        r#type: v_type.unwrap_or_default(),
+                        function: crate::__private::required(v_function, "function", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2599,34 +2917,51 @@ impl<'de> Deserialize<'de> for ClickParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "button" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "button" => crate::__private::field(
+                            &mut map,
                             &mut v_button,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "button",
                         )?,
-                        "x" => crate::__private::put(
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
-                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        "keys" => crate::__private::field(
+                            &mut map,
+                            &mut v_keys,
+                            core::marker::PhantomData,
+                            "keys",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ClickParam {
-                    r#type: v_type.unwrap_or_default(),
-                    button: crate::__private::required(v_button, "button")?,
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    keys: v_keys.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ClickParam {
+                        r#type: v_type.unwrap_or_default(),
+                        button: crate::__private::required(v_button, "button", &mut missing),
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        keys: v_keys.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2681,20 +3016,30 @@ impl<'de> Deserialize<'de> for CodeInterpreterOutputImage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterOutputImage {
-                    r#type: v_type.unwrap_or_default(),
-                    url: crate::__private::required(v_url, "url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterOutputImage {
+                        r#type: v_type.unwrap_or_default(),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2746,20 +3091,30 @@ impl<'de> Deserialize<'de> for CodeInterpreterOutputLogs {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "logs" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "logs" => crate::__private::field(
+                            &mut map,
                             &mut v_logs,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "logs",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterOutputLogs {
-                    r#type: v_type.unwrap_or_default(),
-                    logs: crate::__private::required(v_logs, "logs")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterOutputLogs {
+                        r#type: v_type.unwrap_or_default(),
+                        logs: crate::__private::required(v_logs, "logs", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2814,26 +3169,41 @@ impl<'de> Deserialize<'de> for CodeInterpreterTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "container" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "container" => crate::__private::field(
+                            &mut map,
                             &mut v_container,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "container",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterTool {
-                    r#type: v_type.unwrap_or_default(),
-                    container: crate::__private::required(v_container, "container")?,
-                    allowed_callers: v_allowed_callers.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterTool {
+                        r#type: v_type.unwrap_or_default(),
+                        container: crate::__private::required(
+                            v_container,
+                            "container",
+                            &mut missing,
+                        ),
+                        allowed_callers: v_allowed_callers.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2898,42 +3268,62 @@ impl<'de> Deserialize<'de> for CodeInterpreterToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "container_id" => crate::__private::put(
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "outputs" => {
-                            crate::__private::put(&mut v_outputs, map.next_value()?, "outputs")?
-                        }
+                        "outputs" => crate::__private::field(
+                            &mut map,
+                            &mut v_outputs,
+                            core::marker::PhantomData,
+                            "outputs",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CodeInterpreterToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    code: crate::__private::or_absent(v_code),
-                    outputs: crate::__private::or_absent(v_outputs),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CodeInterpreterToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        code: crate::__private::or_absent(v_code),
+                        outputs: crate::__private::or_absent(v_outputs),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3043,35 +3433,48 @@ impl<'de> Deserialize<'de> for CompactionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "encrypted_content" => crate::__private::put(
+                        "encrypted_content" => crate::__private::field(
+                            &mut map,
                             &mut v_encrypted_content,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "encrypted_content",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CompactionBody {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    encrypted_content: crate::__private::required(
-                        v_encrypted_content,
-                        "encrypted_content",
-                    )?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CompactionBody {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        encrypted_content: crate::__private::required(
+                            v_encrypted_content,
+                            "encrypted_content",
+                            &mut missing,
+                        ),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3130,29 +3533,41 @@ impl<'de> Deserialize<'de> for CompactionSummaryItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "encrypted_content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "encrypted_content" => crate::__private::field(
+                            &mut map,
                             &mut v_encrypted_content,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "encrypted_content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CompactionSummaryItemParam {
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    encrypted_content: crate::__private::required(
-                        v_encrypted_content,
-                        "encrypted_content",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CompactionSummaryItemParam {
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        encrypted_content: crate::__private::required(
+                            v_encrypted_content,
+                            "encrypted_content",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3202,7 +3617,12 @@ impl<'de> Deserialize<'de> for CompactionTriggerItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -3273,30 +3693,37 @@ impl<'de> Deserialize<'de> for ComparisonFilter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "key" => crate::__private::put(
+                        "key" => crate::__private::field(
+                            &mut map,
                             &mut v_key,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "key",
                         )?,
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComparisonFilter {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    key: crate::__private::required(v_key, "key")?,
-                    value: crate::__private::required(v_value, "value")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComparisonFilter {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        key: crate::__private::required(v_key, "key", &mut missing),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3459,45 +3886,63 @@ impl<'de> Deserialize<'de> for CompletionUsage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "completion_tokens" => crate::__private::put(
+                        "completion_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completion_tokens",
                         )?,
-                        "prompt_tokens" => crate::__private::put(
+                        "prompt_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "prompt_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
-                        "completion_tokens_details" => crate::__private::put(
+                        "completion_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_completion_tokens_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "completion_tokens_details",
                         )?,
-                        "prompt_tokens_details" => crate::__private::put(
+                        "prompt_tokens_details" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_tokens_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_tokens_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CompletionUsage {
-                    completion_tokens: crate::__private::required(
-                        v_completion_tokens,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    completion_tokens_details: v_completion_tokens_details.unwrap_or_default(),
-                    prompt_tokens_details: v_prompt_tokens_details.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CompletionUsage {
+                        completion_tokens: crate::__private::required(
+                            v_completion_tokens,
+                            "completion_tokens",
+                            &mut missing,
+                        ),
+                        prompt_tokens: crate::__private::required(
+                            v_prompt_tokens,
+                            "prompt_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        completion_tokens_details: v_completion_tokens_details.unwrap_or_default(),
+                        prompt_tokens_details: v_prompt_tokens_details.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3575,29 +4020,34 @@ impl<'de> Deserialize<'de> for CompletionUsageCompletionTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "accepted_prediction_tokens" => crate::__private::put(
+                        "accepted_prediction_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_accepted_prediction_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "accepted_prediction_tokens",
                         )?,
-                        "audio_tokens" => crate::__private::put(
+                        "audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "audio_tokens",
                         )?,
-                        "reasoning_tokens" => crate::__private::put(
+                        "reasoning_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "reasoning_tokens",
                         )?,
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "text_tokens",
                         )?,
-                        "rejected_prediction_tokens" => crate::__private::put(
+                        "rejected_prediction_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_rejected_prediction_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "rejected_prediction_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3687,29 +4137,34 @@ impl<'de> Deserialize<'de> for CompletionUsagePromptTokensDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "audio_tokens" => crate::__private::put(
+                        "audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "audio_tokens",
                         )?,
-                        "cached_tokens" => crate::__private::put(
+                        "cached_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cached_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cached_tokens",
                         )?,
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "text_tokens",
                         )?,
-                        "image_tokens" => crate::__private::put(
+                        "image_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "image_tokens",
                         )?,
-                        "cache_write_tokens" => crate::__private::put(
+                        "cache_write_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_cache_write_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "cache_write_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -3792,24 +4247,30 @@ impl<'de> Deserialize<'de> for CompoundFilter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "filters" => crate::__private::put(
+                        "filters" => crate::__private::field(
+                            &mut map,
                             &mut v_filters,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "filters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CompoundFilter {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    filters: crate::__private::required(v_filters, "filters")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CompoundFilter {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        filters: crate::__private::required(v_filters, "filters", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -3945,42 +4406,59 @@ impl<'de> Deserialize<'de> for ComputerCallOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "acknowledged_safety_checks" => crate::__private::put(
+                        "acknowledged_safety_checks" => crate::__private::field(
+                            &mut map,
                             &mut v_acknowledged_safety_checks,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "acknowledged_safety_checks",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerCallOutputItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerCallOutputItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        acknowledged_safety_checks: v_acknowledged_safety_checks
+                            .unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4060,30 +4538,37 @@ impl<'de> Deserialize<'de> for ComputerCallSafetyCheckParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerCallSafetyCheckParam {
-                    id: crate::__private::required(v_id, "id")?,
-                    code: v_code.unwrap_or_default(),
-                    message: v_message.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerCallSafetyCheckParam {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        code: v_code.unwrap_or_default(),
+                        message: v_message.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4164,38 +4649,51 @@ impl<'de> Deserialize<'de> for ComputerScreenshotContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "detail" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
                             &mut v_detail,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "detail",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerScreenshotContent {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: crate::__private::or_absent(v_image_url),
-                    file_id: crate::__private::or_absent(v_file_id),
-                    detail: crate::__private::required(v_detail, "detail")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerScreenshotContent {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: crate::__private::or_absent(v_image_url),
+                        file_id: crate::__private::or_absent(v_file_id),
+                        detail: crate::__private::required(v_detail, "detail", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4261,15 +4759,22 @@ impl<'de> Deserialize<'de> for ComputerScreenshotImage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -4330,7 +4835,12 @@ impl<'de> Deserialize<'de> for ComputerTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4405,49 +4915,69 @@ impl<'de> Deserialize<'de> for ComputerToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "action" => {
-                            crate::__private::put(&mut v_action, map.next_value()?, "action")?
-                        }
-                        "actions" => {
-                            crate::__private::put(&mut v_actions, map.next_value()?, "actions")?
-                        }
-                        "pending_safety_checks" => crate::__private::put(
+                        "action" => crate::__private::field(
+                            &mut map,
+                            &mut v_action,
+                            core::marker::PhantomData,
+                            "action",
+                        )?,
+                        "actions" => crate::__private::field(
+                            &mut map,
+                            &mut v_actions,
+                            core::marker::PhantomData,
+                            "actions",
+                        )?,
+                        "pending_safety_checks" => crate::__private::field(
+                            &mut map,
                             &mut v_pending_safety_checks,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "pending_safety_checks",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    action: v_action.unwrap_or_default(),
-                    actions: v_actions.unwrap_or_default(),
-                    pending_safety_checks: crate::__private::required(
-                        v_pending_safety_checks,
-                        "pending_safety_checks",
-                    )?,
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        action: v_action.unwrap_or_default(),
+                        actions: v_actions.unwrap_or_default(),
+                        pending_safety_checks: crate::__private::required(
+                            v_pending_safety_checks,
+                            "pending_safety_checks",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4529,42 +5059,59 @@ impl<'de> Deserialize<'de> for ComputerToolCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "acknowledged_safety_checks" => crate::__private::put(
+                        "acknowledged_safety_checks" => crate::__private::field(
+                            &mut map,
                             &mut v_acknowledged_safety_checks,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "acknowledged_safety_checks",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerToolCallOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerToolCallOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        acknowledged_safety_checks: v_acknowledged_safety_checks
+                            .unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4646,50 +5193,66 @@ impl<'de> Deserialize<'de> for ComputerToolCallOutputResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "acknowledged_safety_checks" => crate::__private::put(
+                        "acknowledged_safety_checks" => crate::__private::field(
+                            &mut map,
                             &mut v_acknowledged_safety_checks,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "acknowledged_safety_checks",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerToolCallOutputResource {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerToolCallOutputResource {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        acknowledged_safety_checks: v_acknowledged_safety_checks
+                            .unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4760,32 +5323,56 @@ impl<'de> Deserialize<'de> for ComputerUsePreviewTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "environment" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "environment" => crate::__private::field(
+                            &mut map,
                             &mut v_environment,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "environment",
                         )?,
-                        "display_width" => crate::__private::put(
+                        "display_width" => crate::__private::field(
+                            &mut map,
                             &mut v_display_width,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "display_width",
                         )?,
-                        "display_height" => crate::__private::put(
+                        "display_height" => crate::__private::field(
+                            &mut map,
                             &mut v_display_height,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "display_height",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ComputerUsePreviewTool {
-                    r#type: v_type.unwrap_or_default(),
-                    environment: crate::__private::required(v_environment, "environment")?,
-                    display_width: crate::__private::required(v_display_width, "display_width")?,
-                    display_height: crate::__private::required(v_display_height, "display_height")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ComputerUsePreviewTool {
+                        r#type: v_type.unwrap_or_default(),
+                        environment: crate::__private::required(
+                            v_environment,
+                            "environment",
+                            &mut missing,
+                        ),
+                        display_width: crate::__private::required(
+                            v_display_width,
+                            "display_width",
+                            &mut missing,
+                        ),
+                        display_height: crate::__private::required(
+                            v_display_height,
+                            "display_height",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -4855,23 +5442,36 @@ impl<'de> Deserialize<'de> for ContainerAutoParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "memory_limit" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "memory_limit" => crate::__private::field(
+                            &mut map,
                             &mut v_memory_limit,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "memory_limit",
                         )?,
-                        "network_policy" => crate::__private::put(
+                        "network_policy" => crate::__private::field(
+                            &mut map,
                             &mut v_network_policy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "network_policy",
                         )?,
-                        "skills" => {
-                            crate::__private::put(&mut v_skills, map.next_value()?, "skills")?
-                        }
+                        "skills" => crate::__private::field(
+                            &mut map,
+                            &mut v_skills,
+                            core::marker::PhantomData,
+                            "skills",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4979,44 +5579,70 @@ impl<'de> Deserialize<'de> for ContainerFileCitationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "start_index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "start_index" => crate::__private::field(
+                            &mut map,
                             &mut v_start_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "start_index",
                         )?,
-                        "end_index" => crate::__private::put(
+                        "end_index" => crate::__private::field(
+                            &mut map,
                             &mut v_end_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "end_index",
                         )?,
-                        "container_id" => crate::__private::put(
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerFileCitationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    start_index: crate::__private::required(v_start_index, "start_index")?,
-                    end_index: crate::__private::required(v_end_index, "end_index")?,
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerFileCitationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        start_index: crate::__private::required(
+                            v_start_index,
+                            "start_index",
+                            &mut missing,
+                        ),
+                        end_index: crate::__private::required(
+                            v_end_index,
+                            "end_index",
+                            &mut missing,
+                        ),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5117,29 +5743,41 @@ impl<'de> Deserialize<'de> for ContainerNetworkPolicyAllowlistParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "allowed_domains" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "allowed_domains" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_domains,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "allowed_domains",
                         )?,
-                        "domain_secrets" => crate::__private::put(
+                        "domain_secrets" => crate::__private::field(
+                            &mut map,
                             &mut v_domain_secrets,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "domain_secrets",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerNetworkPolicyAllowlistParam {
-                    r#type: v_type.unwrap_or_default(),
-                    allowed_domains: crate::__private::required(
-                        v_allowed_domains,
-                        "allowed_domains",
-                    )?,
-                    domain_secrets: v_domain_secrets.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerNetworkPolicyAllowlistParam {
+                        r#type: v_type.unwrap_or_default(),
+                        allowed_domains: crate::__private::required(
+                            v_allowed_domains,
+                            "allowed_domains",
+                            &mut missing,
+                        ),
+                        domain_secrets: v_domain_secrets.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5204,7 +5842,12 @@ impl<'de> Deserialize<'de> for ContainerNetworkPolicyDisabledParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5283,30 +5926,37 @@ impl<'de> Deserialize<'de> for ContainerNetworkPolicyDomainSecretParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "domain" => crate::__private::put(
+                        "domain" => crate::__private::field(
+                            &mut map,
                             &mut v_domain,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "domain",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "value",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerNetworkPolicyDomainSecretParam {
-                    domain: crate::__private::required(v_domain, "domain")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    value: crate::__private::required(v_value, "value")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerNetworkPolicyDomainSecretParam {
+                        domain: crate::__private::required(v_domain, "domain", &mut missing),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5364,20 +6014,34 @@ impl<'de> Deserialize<'de> for ContainerReferenceParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "container_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerReferenceParam {
-                    r#type: v_type.unwrap_or_default(),
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerReferenceParam {
+                        r#type: v_type.unwrap_or_default(),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5429,20 +6093,34 @@ impl<'de> Deserialize<'de> for ContainerReferenceResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "container_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "container_id" => crate::__private::field(
+                            &mut map,
                             &mut v_container_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "container_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ContainerReferenceResource {
-                    r#type: v_type.unwrap_or_default(),
-                    container_id: crate::__private::required(v_container_id, "container_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ContainerReferenceResource {
+                        r#type: v_type.unwrap_or_default(),
+                        container_id: crate::__private::required(
+                            v_container_id,
+                            "container_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5493,24 +6171,30 @@ impl<'de> Deserialize<'de> for CoordParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "x" => crate::__private::put(
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CoordParam {
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CoordParam {
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5594,43 +6278,58 @@ impl<'de> Deserialize<'de> for CreateModelResponseProperties {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "top_logprobs" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "top_logprobs",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "user" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
-                        "safety_identifier" => crate::__private::put(
+                        "safety_identifier" => crate::__private::field(
+                            &mut map,
                             &mut v_safety_identifier,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "safety_identifier",
                         )?,
-                        "prompt_cache_key" => crate::__private::put(
+                        "prompt_cache_key" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_key,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt_cache_key",
                         )?,
-                        "prompt_cache_retention" => crate::__private::put(
+                        "prompt_cache_retention" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_retention,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_retention",
                         )?,
-                        "prompt_cache_options" => crate::__private::put(
+                        "prompt_cache_options" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_options",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -5719,26 +6418,41 @@ impl<'de> Deserialize<'de> for CustomGrammarFormatParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "syntax" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "syntax" => crate::__private::field(
+                            &mut map,
                             &mut v_syntax,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "syntax",
                         )?,
-                        "definition" => crate::__private::put(
+                        "definition" => crate::__private::field(
+                            &mut map,
                             &mut v_definition,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "definition",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomGrammarFormatParam {
-                    r#type: v_type.unwrap_or_default(),
-                    syntax: crate::__private::required(v_syntax, "syntax")?,
-                    definition: crate::__private::required(v_definition, "definition")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomGrammarFormatParam {
+                        r#type: v_type.unwrap_or_default(),
+                        syntax: crate::__private::required(v_syntax, "syntax", &mut missing),
+                        definition: crate::__private::required(
+                            v_definition,
+                            "definition",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5788,7 +6502,12 @@ impl<'de> Deserialize<'de> for CustomTextFormatParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5863,48 +6582,65 @@ impl<'de> Deserialize<'de> for CustomToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "namespace" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -5979,36 +6715,51 @@ impl<'de> Deserialize<'de> for CustomToolCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "output" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolCallOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolCallOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6097,42 +6848,58 @@ impl<'de> Deserialize<'de> for CustomToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "format" => {
-                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
-                        }
-                        "defer_loading" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
+                            &mut v_format,
+                            core::marker::PhantomData,
+                            "format",
+                        )?,
+                        "defer_loading" => crate::__private::field(
+                            &mut map,
                             &mut v_defer_loading,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "defer_loading",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CustomToolParam {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    description: v_description.unwrap_or_default(),
-                    format: v_format.unwrap_or_default(),
-                    defer_loading: v_defer_loading.unwrap_or_default(),
-                    allowed_callers: v_allowed_callers.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CustomToolParam {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: v_description.unwrap_or_default(),
+                        format: v_format.unwrap_or_default(),
+                        defer_loading: v_defer_loading.unwrap_or_default(),
+                        allowed_callers: v_allowed_callers.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6218,7 +6985,12 @@ impl<'de> Deserialize<'de> for DirectToolCallCaller {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6273,7 +7045,12 @@ impl<'de> Deserialize<'de> for DirectToolCallCallerParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -6337,28 +7114,44 @@ impl<'de> Deserialize<'de> for DoubleClickAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "x" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
-                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        "keys" => crate::__private::field(
+                            &mut map,
+                            &mut v_keys,
+                            core::marker::PhantomData,
+                            "keys",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DoubleClickAction {
-                    r#type: v_type.unwrap_or_default(),
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    keys: crate::__private::or_absent(v_keys),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DoubleClickAction {
+                        r#type: v_type.unwrap_or_default(),
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        keys: crate::__private::or_absent(v_keys),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6416,22 +7209,37 @@ impl<'de> Deserialize<'de> for DragParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "path" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "path",
                         )?,
-                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        "keys" => crate::__private::field(
+                            &mut map,
+                            &mut v_keys,
+                            core::marker::PhantomData,
+                            "keys",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DragParam {
-                    r#type: v_type.unwrap_or_default(),
-                    path: crate::__private::required(v_path, "path")?,
-                    keys: v_keys.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DragParam {
+                        r#type: v_type.unwrap_or_default(),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        keys: v_keys.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6491,28 +7299,44 @@ impl<'de> Deserialize<'de> for EasyInputMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "phase" => crate::__private::field(
+                            &mut map,
+                            &mut v_phase,
+                            core::marker::PhantomData,
+                            "phase",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EasyInputMessage {
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    phase: v_phase.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EasyInputMessage {
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        phase: v_phase.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6662,36 +7486,44 @@ impl<'de> Deserialize<'de> for Error {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
-                        "param" => crate::__private::put(
+                        "param" => crate::__private::field(
+                            &mut map,
                             &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "param",
                         )?,
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "type",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Error {
-                    code: crate::__private::or_absent(v_code),
-                    message: crate::__private::required(v_message, "message")?,
-                    param: crate::__private::or_absent(v_param),
-                    r#type: crate::__private::required(v_type, "type")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Error {
+                        code: crate::__private::or_absent(v_code),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        param: crate::__private::or_absent(v_param),
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6763,25 +7595,34 @@ impl<'de> Deserialize<'de> for EvalGraderScoreModelSamplingParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "seed" => crate::__private::put(
+                        "seed" => crate::__private::field(
+                            &mut map,
                             &mut v_seed,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "seed",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "temperature" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "max_completions_tokens" => crate::__private::put(
+                        "max_completions_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_completions_tokens,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_completions_tokens",
                         )?,
-                        "reasoning_effort" => crate::__private::put(
+                        "reasoning_effort" => crate::__private::field(
+                            &mut map,
                             &mut v_reasoning_effort,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "reasoning_effort",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -6887,26 +7728,37 @@ impl<'de> Deserialize<'de> for EvalItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalItem {
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalItem {
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -6990,20 +7842,30 @@ impl<'de> Deserialize<'de> for EvalItemContentOutputText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalItemContentOutputText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalItemContentOutputText {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7062,26 +7924,41 @@ impl<'de> Deserialize<'de> for EvalItemInputImage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "image_url",
                         )?,
-                        "detail" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
                             &mut v_detail,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "detail",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(EvalItemInputImage {
-                    r#type: v_type.unwrap_or_default(),
-                    image_url: crate::__private::required(v_image_url, "image_url")?,
-                    detail: v_detail.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    EvalItemInputImage {
+                        r#type: v_type.unwrap_or_default(),
+                        image_url: crate::__private::required(
+                            v_image_url,
+                            "image_url",
+                            &mut missing,
+                        ),
+                        detail: v_detail.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7145,32 +8022,44 @@ impl<'de> Deserialize<'de> for FileCitationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "index" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "index" => crate::__private::field(
+                            &mut map,
                             &mut v_index,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "index",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileCitationParam {
-                    r#type: v_type.unwrap_or_default(),
-                    index: crate::__private::required(v_index, "index")?,
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileCitationParam {
+                        r#type: v_type.unwrap_or_default(),
+                        index: crate::__private::required(v_index, "index", &mut missing),
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7243,22 +8132,30 @@ impl<'de> Deserialize<'de> for FileExpirationAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "seconds" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileExpirationAfter {
-                    anchor: v_anchor.unwrap_or_default(),
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileExpirationAfter {
+                        anchor: v_anchor.unwrap_or_default(),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7322,39 +8219,55 @@ impl<'de> Deserialize<'de> for FileSearchTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "vector_store_ids" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "vector_store_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "vector_store_ids",
                         )?,
-                        "max_num_results" => crate::__private::put(
+                        "max_num_results" => crate::__private::field(
+                            &mut map,
                             &mut v_max_num_results,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_num_results",
                         )?,
-                        "ranking_options" => crate::__private::put(
+                        "ranking_options" => crate::__private::field(
+                            &mut map,
                             &mut v_ranking_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ranking_options",
                         )?,
-                        "filters" => {
-                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
-                        }
+                        "filters" => crate::__private::field(
+                            &mut map,
+                            &mut v_filters,
+                            core::marker::PhantomData,
+                            "filters",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileSearchTool {
-                    r#type: v_type.unwrap_or_default(),
-                    vector_store_ids: crate::__private::required(
-                        v_vector_store_ids,
-                        "vector_store_ids",
-                    )?,
-                    max_num_results: v_max_num_results.unwrap_or_default(),
-                    ranking_options: v_ranking_options.unwrap_or_default(),
-                    filters: v_filters.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileSearchTool {
+                        r#type: v_type.unwrap_or_default(),
+                        vector_store_ids: crate::__private::required(
+                            v_vector_store_ids,
+                            "vector_store_ids",
+                            &mut missing,
+                        ),
+                        max_num_results: v_max_num_results.unwrap_or_default(),
+                        ranking_options: v_ranking_options.unwrap_or_default(),
+                        filters: v_filters.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7424,36 +8337,51 @@ impl<'de> Deserialize<'de> for FileSearchToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "queries" => crate::__private::put(
+                        "queries" => crate::__private::field(
+                            &mut map,
                             &mut v_queries,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "queries",
                         )?,
-                        "results" => {
-                            crate::__private::put(&mut v_results, map.next_value()?, "results")?
-                        }
+                        "results" => crate::__private::field(
+                            &mut map,
+                            &mut v_results,
+                            core::marker::PhantomData,
+                            "results",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FileSearchToolCall {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    queries: crate::__private::required(v_queries, "queries")?,
-                    results: v_results.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FileSearchToolCall {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        queries: crate::__private::required(v_queries, "queries", &mut missing),
+                        results: v_results.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7521,27 +8449,36 @@ impl<'de> Deserialize<'de> for FileSearchToolCallResultsItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "filename",
                         )?,
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
-                        "score" => crate::__private::put(&mut v_score, map.next_value()?, "score")?,
+                        "score" => crate::__private::field(
+                            &mut map,
+                            &mut v_score,
+                            core::marker::PhantomData,
+                            "score",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -7685,52 +8622,72 @@ impl<'de> Deserialize<'de> for FunctionCallOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "namespace" => crate::__private::put(
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionCallOutputItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    name: v_name.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    caller: v_caller.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionCallOutputItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        name: v_name.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        caller: v_caller.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7862,34 +8819,44 @@ impl<'de> Deserialize<'de> for FunctionObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
-                        "strict" => {
-                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
-                        }
+                        "strict" => crate::__private::field(
+                            &mut map,
+                            &mut v_strict,
+                            core::marker::PhantomData,
+                            "strict",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionObject {
-                    description: v_description.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    parameters: v_parameters.unwrap_or_default(),
-                    strict: v_strict.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionObject {
+                        description: v_description.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        parameters: v_parameters.unwrap_or_default(),
+                        strict: v_strict.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -7949,30 +8916,37 @@ impl<'de> Deserialize<'de> for FunctionShellAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "commands" => crate::__private::put(
+                        "commands" => crate::__private::field(
+                            &mut map,
                             &mut v_commands,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "commands",
                         )?,
-                        "timeout_ms" => crate::__private::put(
+                        "timeout_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_timeout_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "timeout_ms",
                         )?,
-                        "max_output_length" => crate::__private::put(
+                        "max_output_length" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_length,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_output_length",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellAction {
-                    commands: crate::__private::required(v_commands, "commands")?,
-                    timeout_ms: crate::__private::or_absent(v_timeout_ms),
-                    max_output_length: crate::__private::or_absent(v_max_output_length),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellAction {
+                        commands: crate::__private::required(v_commands, "commands", &mut missing),
+                        timeout_ms: crate::__private::or_absent(v_timeout_ms),
+                        max_output_length: crate::__private::or_absent(v_max_output_length),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8029,30 +9003,37 @@ impl<'de> Deserialize<'de> for FunctionShellActionParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "commands" => crate::__private::put(
+                        "commands" => crate::__private::field(
+                            &mut map,
                             &mut v_commands,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "commands",
                         )?,
-                        "timeout_ms" => crate::__private::put(
+                        "timeout_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_timeout_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "timeout_ms",
                         )?,
-                        "max_output_length" => crate::__private::put(
+                        "max_output_length" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_length,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_output_length",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellActionParam {
-                    commands: crate::__private::required(v_commands, "commands")?,
-                    timeout_ms: v_timeout_ms.unwrap_or_default(),
-                    max_output_length: v_max_output_length.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellActionParam {
+                        commands: crate::__private::required(v_commands, "commands", &mut missing),
+                        timeout_ms: v_timeout_ms.unwrap_or_default(),
+                        max_output_length: v_max_output_length.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8125,54 +9106,72 @@ impl<'de> Deserialize<'de> for FunctionShellCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "action" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "action" => crate::__private::field(
+                            &mut map,
                             &mut v_action,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "action",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "environment" => crate::__private::put(
+                        "environment" => crate::__private::field(
+                            &mut map,
                             &mut v_environment,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "environment",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    action: crate::__private::required(v_action, "action")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    environment: crate::__private::or_absent(v_environment),
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        action: crate::__private::required(v_action, "action", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        environment: crate::__private::or_absent(v_environment),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8270,46 +9269,65 @@ impl<'de> Deserialize<'de> for FunctionShellCallItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "action" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "action" => crate::__private::field(
+                            &mut map,
                             &mut v_action,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "action",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "environment" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "environment" => crate::__private::field(
+                            &mut map,
                             &mut v_environment,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "environment",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    action: crate::__private::required(v_action, "action")?,
-                    status: v_status.unwrap_or_default(),
-                    environment: v_environment.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        action: crate::__private::required(v_action, "action", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        environment: v_environment.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8418,54 +9436,72 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "status" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "max_output_length" => crate::__private::put(
+                        "max_output_length" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_length,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_output_length",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    output: crate::__private::required(v_output, "output")?,
-                    max_output_length: crate::__private::or_absent(v_max_output_length),
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        max_output_length: crate::__private::or_absent(v_max_output_length),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8538,36 +9574,44 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "stdout" => crate::__private::put(
+                        "stdout" => crate::__private::field(
+                            &mut map,
                             &mut v_stdout,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "stdout",
                         )?,
-                        "stderr" => crate::__private::put(
+                        "stderr" => crate::__private::field(
+                            &mut map,
                             &mut v_stderr,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "stderr",
                         )?,
-                        "outcome" => crate::__private::put(
+                        "outcome" => crate::__private::field(
+                            &mut map,
                             &mut v_outcome,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "outcome",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutputContent {
-                    stdout: crate::__private::required(v_stdout, "stdout")?,
-                    stderr: crate::__private::required(v_stderr, "stderr")?,
-                    outcome: crate::__private::required(v_outcome, "outcome")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutputContent {
+                        stdout: crate::__private::required(v_stdout, "stdout", &mut missing),
+                        stderr: crate::__private::required(v_stderr, "stderr", &mut missing),
+                        outcome: crate::__private::required(v_outcome, "outcome", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8636,30 +9680,37 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputContentParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "stdout" => crate::__private::put(
+                        "stdout" => crate::__private::field(
+                            &mut map,
                             &mut v_stdout,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "stdout",
                         )?,
-                        "stderr" => crate::__private::put(
+                        "stderr" => crate::__private::field(
+                            &mut map,
                             &mut v_stderr,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "stderr",
                         )?,
-                        "outcome" => crate::__private::put(
+                        "outcome" => crate::__private::field(
+                            &mut map,
                             &mut v_outcome,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "outcome",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutputContentParam {
-                    stdout: crate::__private::required(v_stdout, "stdout")?,
-                    stderr: crate::__private::required(v_stderr, "stderr")?,
-                    outcome: crate::__private::required(v_outcome, "outcome")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutputContentParam {
+                        stdout: crate::__private::required(v_stdout, "stdout", &mut missing),
+                        stderr: crate::__private::required(v_stderr, "stderr", &mut missing),
+                        outcome: crate::__private::required(v_outcome, "outcome", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8712,20 +9763,34 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcome {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "exit_code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "exit_code" => crate::__private::field(
+                            &mut map,
                             &mut v_exit_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "exit_code",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutputExitOutcome {
-                    r#type: v_type.unwrap_or_default(),
-                    exit_code: crate::__private::required(v_exit_code, "exit_code")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutputExitOutcome {
+                        r#type: v_type.unwrap_or_default(),
+                        exit_code: crate::__private::required(
+                            v_exit_code,
+                            "exit_code",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8777,20 +9842,34 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcomeParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "exit_code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "exit_code" => crate::__private::field(
+                            &mut map,
                             &mut v_exit_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "exit_code",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutputExitOutcomeParam {
-                    r#type: v_type.unwrap_or_default(),
-                    exit_code: crate::__private::required(v_exit_code, "exit_code")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutputExitOutcomeParam {
+                        r#type: v_type.unwrap_or_default(),
+                        exit_code: crate::__private::required(
+                            v_exit_code,
+                            "exit_code",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8862,46 +9941,65 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "max_output_length" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "max_output_length" => crate::__private::field(
+                            &mut map,
                             &mut v_max_output_length,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "max_output_length",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionShellCallOutputItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    status: v_status.unwrap_or_default(),
-                    max_output_length: v_max_output_length.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionShellCallOutputItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        max_output_length: v_max_output_length.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -8987,7 +10085,12 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcome {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9042,7 +10145,12 @@ impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcomeParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9119,15 +10227,22 @@ impl<'de> Deserialize<'de> for FunctionShellToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "environment" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "environment" => crate::__private::field(
+                            &mut map,
                             &mut v_environment,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "environment",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -9230,54 +10345,72 @@ impl<'de> Deserialize<'de> for FunctionTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
-                        "output_schema" => crate::__private::put(
+                        "output_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_output_schema,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_schema",
                         )?,
-                        "strict" => {
-                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
-                        }
-                        "defer_loading" => crate::__private::put(
+                        "strict" => crate::__private::field(
+                            &mut map,
+                            &mut v_strict,
+                            core::marker::PhantomData,
+                            "strict",
+                        )?,
+                        "defer_loading" => crate::__private::field(
+                            &mut map,
                             &mut v_defer_loading,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "defer_loading",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionTool {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    description: v_description.unwrap_or_default(),
-                    parameters: crate::__private::or_absent(v_parameters),
-                    output_schema: v_output_schema.unwrap_or_default(),
-                    strict: crate::__private::or_absent(v_strict),
-                    defer_loading: v_defer_loading.unwrap_or_default(),
-                    allowed_callers: v_allowed_callers.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionTool {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: v_description.unwrap_or_default(),
+                        parameters: crate::__private::or_absent(v_parameters),
+                        output_schema: v_output_schema.unwrap_or_default(),
+                        strict: crate::__private::or_absent(v_strict),
+                        defer_loading: v_defer_loading.unwrap_or_default(),
+                        allowed_callers: v_allowed_callers.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9365,52 +10498,76 @@ impl<'de> Deserialize<'de> for FunctionToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "namespace" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionToolCall {
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionToolCall {
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9500,52 +10657,72 @@ impl<'de> Deserialize<'de> for FunctionToolCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "namespace" => crate::__private::put(
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "output" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionToolCallOutput {
-                    id: v_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    caller: v_caller.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionToolCallOutput {
+                        id: v_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        caller: v_caller.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9655,60 +10832,79 @@ impl<'de> Deserialize<'de> for FunctionToolCallOutputResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "namespace" => crate::__private::put(
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "output" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "output",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionToolCallOutputResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    caller: v_caller.unwrap_or_default(),
-                    output: crate::__private::required(v_output, "output")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionToolCallOutputResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        name: v_name.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        caller: v_caller.unwrap_or_default(),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9818,60 +11014,83 @@ impl<'de> Deserialize<'de> for FunctionToolCallResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "caller" => {
-                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
-                        }
-                        "namespace" => crate::__private::put(
+                        "caller" => crate::__private::field(
+                            &mut map,
+                            &mut v_caller,
+                            core::marker::PhantomData,
+                            "caller",
+                        )?,
+                        "namespace" => crate::__private::field(
+                            &mut map,
                             &mut v_namespace,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "namespace",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionToolCallResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    caller: v_caller.unwrap_or_default(),
-                    namespace: v_namespace.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionToolCallResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        caller: v_caller.unwrap_or_default(),
+                        namespace: v_namespace.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -9967,54 +11186,72 @@ impl<'de> Deserialize<'de> for FunctionToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
-                        "strict" => {
-                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "output_schema" => crate::__private::put(
+                        "strict" => crate::__private::field(
+                            &mut map,
+                            &mut v_strict,
+                            core::marker::PhantomData,
+                            "strict",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "output_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_output_schema,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_schema",
                         )?,
-                        "defer_loading" => crate::__private::put(
+                        "defer_loading" => crate::__private::field(
+                            &mut map,
                             &mut v_defer_loading,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "defer_loading",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(FunctionToolParam {
-                    name: crate::__private::required(v_name, "name")?,
-                    description: v_description.unwrap_or_default(),
-                    parameters: v_parameters.unwrap_or_default(),
-                    strict: v_strict.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    output_schema: v_output_schema.unwrap_or_default(),
-                    defer_loading: v_defer_loading.unwrap_or_default(),
-                    allowed_callers: v_allowed_callers.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    FunctionToolParam {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: v_description.unwrap_or_default(),
+                        parameters: v_parameters.unwrap_or_default(),
+                        strict: v_strict.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        output_schema: v_output_schema.unwrap_or_default(),
+                        defer_loading: v_defer_loading.unwrap_or_default(),
+                        allowed_callers: v_allowed_callers.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10092,44 +11329,62 @@ impl<'de> Deserialize<'de> for GraderLabelModel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "labels" => crate::__private::put(
+                        "labels" => crate::__private::field(
+                            &mut map,
                             &mut v_labels,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "labels",
                         )?,
-                        "passing_labels" => crate::__private::put(
+                        "passing_labels" => crate::__private::field(
+                            &mut map,
                             &mut v_passing_labels,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "passing_labels",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderLabelModel {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    labels: crate::__private::required(v_labels, "labels")?,
-                    passing_labels: crate::__private::required(v_passing_labels, "passing_labels")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderLabelModel {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        labels: crate::__private::required(v_labels, "labels", &mut missing),
+                        passing_labels: crate::__private::required(
+                            v_passing_labels,
+                            "passing_labels",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10192,32 +11447,44 @@ impl<'de> Deserialize<'de> for GraderPython {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "source",
                         )?,
-                        "image_tag" => crate::__private::put(
+                        "image_tag" => crate::__private::field(
+                            &mut map,
                             &mut v_image_tag,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_tag",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderPython {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    source: crate::__private::required(v_source, "source")?,
-                    image_tag: v_image_tag.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderPython {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        image_tag: v_image_tag.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10284,40 +11551,58 @@ impl<'de> Deserialize<'de> for GraderScoreModel {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "sampling_params" => crate::__private::put(
+                        "sampling_params" => crate::__private::field(
+                            &mut map,
                             &mut v_sampling_params,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "sampling_params",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input",
                         )?,
-                        "range" => crate::__private::put(&mut v_range, map.next_value()?, "range")?,
+                        "range" => crate::__private::field(
+                            &mut map,
+                            &mut v_range,
+                            core::marker::PhantomData,
+                            "range",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderScoreModel {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    model: crate::__private::required(v_model, "model")?,
-                    sampling_params: v_sampling_params.unwrap_or_default(),
-                    input: crate::__private::required(v_input, "input")?,
-                    range: v_range.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderScoreModel {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        sampling_params: v_sampling_params.unwrap_or_default(),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        range: v_range.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10386,38 +11671,59 @@ impl<'de> Deserialize<'de> for GraderStringCheck {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
-                        "reference" => crate::__private::put(
+                        "reference" => crate::__private::field(
+                            &mut map,
                             &mut v_reference,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "reference",
                         )?,
-                        "operation" => crate::__private::put(
+                        "operation" => crate::__private::field(
+                            &mut map,
                             &mut v_operation,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "operation",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderStringCheck {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    reference: crate::__private::required(v_reference, "reference")?,
-                    operation: crate::__private::required(v_operation, "operation")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderStringCheck {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        reference: crate::__private::required(
+                            v_reference,
+                            "reference",
+                            &mut missing,
+                        ),
+                        operation: crate::__private::required(
+                            v_operation,
+                            "operation",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10496,41 +11802,59 @@ impl<'de> Deserialize<'de> for GraderTextSimilarity {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "input" => crate::__private::put(
+                        "input" => crate::__private::field(
+                            &mut map,
                             &mut v_input,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "input",
                         )?,
-                        "reference" => crate::__private::put(
+                        "reference" => crate::__private::field(
+                            &mut map,
                             &mut v_reference,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "reference",
                         )?,
-                        "evaluation_metric" => crate::__private::put(
+                        "evaluation_metric" => crate::__private::field(
+                            &mut map,
                             &mut v_evaluation_metric,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "evaluation_metric",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(GraderTextSimilarity {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    input: crate::__private::required(v_input, "input")?,
-                    reference: crate::__private::required(v_reference, "reference")?,
-                    evaluation_metric: crate::__private::required(
-                        v_evaluation_metric,
-                        "evaluation_metric",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    GraderTextSimilarity {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        input: crate::__private::required(v_input, "input", &mut missing),
+                        reference: crate::__private::required(
+                            v_reference,
+                            "reference",
+                            &mut missing,
+                        ),
+                        evaluation_metric: crate::__private::required(
+                            v_evaluation_metric,
+                            "evaluation_metric",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10609,26 +11933,37 @@ impl<'de> Deserialize<'de> for HTTPError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(HTTPError {
-                    r#type: v_type.unwrap_or_default(),
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    HTTPError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10680,27 +12015,38 @@ impl<'de> Deserialize<'de> for HybridSearchOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "embedding_weight" => crate::__private::put(
+                        "embedding_weight" => crate::__private::field(
+                            &mut map,
                             &mut v_embedding_weight,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "embedding_weight",
                         )?,
-                        "text_weight" => crate::__private::put(
+                        "text_weight" => crate::__private::field(
+                            &mut map,
                             &mut v_text_weight,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "text_weight",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(HybridSearchOptions {
-                    embedding_weight: crate::__private::required(
-                        v_embedding_weight,
-                        "embedding_weight",
-                    )?,
-                    text_weight: crate::__private::required(v_text_weight, "text_weight")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    HybridSearchOptions {
+                        embedding_weight: crate::__private::required(
+                            v_embedding_weight,
+                            "embedding_weight",
+                            &mut missing,
+                        ),
+                        text_weight: crate::__private::required(
+                            v_text_weight,
+                            "text_weight",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -10832,50 +12178,78 @@ impl<'de> Deserialize<'de> for ImageGenTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "quality" => {
-                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
-                        }
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
-                        "output_format" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "quality" => crate::__private::field(
+                            &mut map,
+                            &mut v_quality,
+                            core::marker::PhantomData,
+                            "quality",
+                        )?,
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
+                        "output_format" => crate::__private::field(
+                            &mut map,
                             &mut v_output_format,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "output_format",
                         )?,
-                        "output_compression" => crate::__private::put(
+                        "output_compression" => crate::__private::field(
+                            &mut map,
                             &mut v_output_compression,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "output_compression",
                         )?,
-                        "moderation" => crate::__private::put(
+                        "moderation" => crate::__private::field(
+                            &mut map,
                             &mut v_moderation,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "moderation",
                         )?,
-                        "background" => crate::__private::put(
+                        "background" => crate::__private::field(
+                            &mut map,
                             &mut v_background,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "background",
                         )?,
-                        "input_fidelity" => crate::__private::put(
+                        "input_fidelity" => crate::__private::field(
+                            &mut map,
                             &mut v_input_fidelity,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_fidelity",
                         )?,
-                        "input_image_mask" => crate::__private::put(
+                        "input_image_mask" => crate::__private::field(
+                            &mut map,
                             &mut v_input_image_mask,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_image_mask",
                         )?,
-                        "partial_images" => crate::__private::put(
+                        "partial_images" => crate::__private::field(
+                            &mut map,
                             &mut v_partial_images,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "partial_images",
                         )?,
-                        "action" => {
-                            crate::__private::put(&mut v_action, map.next_value()?, "action")?
-                        }
+                        "action" => crate::__private::field(
+                            &mut map,
+                            &mut v_action,
+                            core::marker::PhantomData,
+                            "action",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10977,32 +12351,44 @@ impl<'de> Deserialize<'de> for ImageGenToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "result" => crate::__private::put(
+                        "result" => crate::__private::field(
+                            &mut map,
                             &mut v_result,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "result",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ImageGenToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    result: crate::__private::or_absent(v_result),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ImageGenToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        result: crate::__private::or_absent(v_result),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11072,14 +12458,16 @@ impl<'de> Deserialize<'de> for ImageGenToolInputImageMask {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image_url" => crate::__private::put(
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -11231,32 +12619,48 @@ impl<'de> Deserialize<'de> for InlineSkillParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "description",
                         )?,
-                        "source" => crate::__private::put(
+                        "source" => crate::__private::field(
+                            &mut map,
                             &mut v_source,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "source",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InlineSkillParam {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::required(v_description, "description")?,
-                    source: crate::__private::required(v_source, "source")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InlineSkillParam {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::required(
+                            v_description,
+                            "description",
+                            &mut missing,
+                        ),
+                        source: crate::__private::required(v_source, "source", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11330,26 +12734,37 @@ impl<'de> Deserialize<'de> for InlineSkillSourceParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "media_type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "media_type" => crate::__private::field(
+                            &mut map,
                             &mut v_media_type,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "media_type",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "data",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InlineSkillSourceParam {
-                    r#type: v_type.unwrap_or_default(),
-                    media_type: v_media_type.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InlineSkillSourceParam {
+                        r#type: v_type.unwrap_or_default(),
+                        media_type: v_media_type.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11406,20 +12821,34 @@ impl<'de> Deserialize<'de> for InputAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "input_audio" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "input_audio" => crate::__private::field(
+                            &mut map,
                             &mut v_input_audio,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "input_audio",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputAudio {
-                    r#type: v_type.unwrap_or_default(),
-                    input_audio: crate::__private::required(v_input_audio, "input_audio")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputAudio {
+                        r#type: v_type.unwrap_or_default(),
+                        input_audio: crate::__private::required(
+                            v_input_audio,
+                            "input_audio",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11470,24 +12899,30 @@ impl<'de> Deserialize<'de> for InputAudioInputAudio {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "data",
                         )?,
-                        "format" => crate::__private::put(
+                        "format" => crate::__private::field(
+                            &mut map,
                             &mut v_format,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "format",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputAudioInputAudio {
-                    data: crate::__private::required(v_data, "data")?,
-                    format: crate::__private::required(v_format, "format")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputAudioInputAudio {
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        format: crate::__private::required(v_format, "format", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11588,33 +13023,46 @@ impl<'de> Deserialize<'de> for InputFileContentParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "file_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "filename",
                         )?,
-                        "file_data" => crate::__private::put(
+                        "file_data" => crate::__private::field(
+                            &mut map,
                             &mut v_file_data,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_data",
                         )?,
-                        "file_url" => crate::__private::put(
+                        "file_url" => crate::__private::field(
+                            &mut map,
                             &mut v_file_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_url",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -11708,23 +13156,34 @@ impl<'de> Deserialize<'de> for InputImageContentParamAutoParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "image_url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
-                        "detail" => {
-                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
-                        }
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "detail" => crate::__private::field(
+                            &mut map,
+                            &mut v_detail,
+                            core::marker::PhantomData,
+                            "detail",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -11824,30 +13283,44 @@ impl<'de> Deserialize<'de> for InputMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "role" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "content" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputMessage {
-                    r#type: v_type.unwrap_or_default(),
-                    role: crate::__private::required(v_role, "role")?,
-                    status: v_status.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputMessage {
+                        r#type: v_type.unwrap_or_default(),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -11924,26 +13397,37 @@ impl<'de> Deserialize<'de> for InputTextContentParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
-                        "prompt_cache_breakpoint" => crate::__private::put(
+                        "prompt_cache_breakpoint" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_breakpoint,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_breakpoint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(InputTextContentParam {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    InputTextContentParam {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12057,20 +13541,30 @@ impl<'de> Deserialize<'de> for ItemReferenceParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ItemReferenceParam {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ItemReferenceParam {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12122,20 +13616,30 @@ impl<'de> Deserialize<'de> for KeyPressAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "keys" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "keys" => crate::__private::field(
+                            &mut map,
                             &mut v_keys,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "keys",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(KeyPressAction {
-                    r#type: v_type.unwrap_or_default(),
-                    keys: crate::__private::required(v_keys, "keys")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    KeyPressAction {
+                        r#type: v_type.unwrap_or_default(),
+                        keys: crate::__private::required(v_keys, "keys", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12189,10 +13693,18 @@ impl<'de> Deserialize<'de> for LocalEnvironmentParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "skills" => {
-                            crate::__private::put(&mut v_skills, map.next_value()?, "skills")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "skills" => crate::__private::field(
+                            &mut map,
+                            &mut v_skills,
+                            core::marker::PhantomData,
+                            "skills",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -12249,7 +13761,12 @@ impl<'de> Deserialize<'de> for LocalEnvironmentResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -12322,44 +13839,58 @@ impl<'de> Deserialize<'de> for LocalShellExecAction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "command" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "command" => crate::__private::field(
+                            &mut map,
                             &mut v_command,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "command",
                         )?,
-                        "timeout_ms" => crate::__private::put(
+                        "timeout_ms" => crate::__private::field(
+                            &mut map,
                             &mut v_timeout_ms,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "timeout_ms",
                         )?,
-                        "working_directory" => crate::__private::put(
+                        "working_directory" => crate::__private::field(
+                            &mut map,
                             &mut v_working_directory,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "working_directory",
                         )?,
-                        "env" => crate::__private::put(
+                        "env" => crate::__private::field(
+                            &mut map,
                             &mut v_env,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "env",
                         )?,
-                        "user" => crate::__private::put(
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LocalShellExecAction {
-                    r#type: v_type.unwrap_or_default(),
-                    command: crate::__private::required(v_command, "command")?,
-                    timeout_ms: v_timeout_ms.unwrap_or_default(),
-                    working_directory: v_working_directory.unwrap_or_default(),
-                    env: crate::__private::required(v_env, "env")?,
-                    user: v_user.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LocalShellExecAction {
+                        r#type: v_type.unwrap_or_default(),
+                        command: crate::__private::required(v_command, "command", &mut missing),
+                        timeout_ms: v_timeout_ms.unwrap_or_default(),
+                        working_directory: v_working_directory.unwrap_or_default(),
+                        env: crate::__private::required(v_env, "env", &mut missing),
+                        user: v_user.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12430,38 +13961,51 @@ impl<'de> Deserialize<'de> for LocalShellToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "action" => crate::__private::put(
+                        "action" => crate::__private::field(
+                            &mut map,
                             &mut v_action,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "action",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LocalShellToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    action: crate::__private::required(v_action, "action")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LocalShellToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        action: crate::__private::required(v_action, "action", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12522,30 +14066,44 @@ impl<'de> Deserialize<'de> for LocalShellToolCallOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "output",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LocalShellToolCallOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    output: crate::__private::required(v_output, "output")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LocalShellToolCallOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        output: crate::__private::required(v_output, "output", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12596,7 +14154,12 @@ impl<'de> Deserialize<'de> for LocalShellToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -12656,30 +14219,41 @@ impl<'de> Deserialize<'de> for LocalSkillParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "description",
                         )?,
-                        "path" => crate::__private::put(
+                        "path" => crate::__private::field(
+                            &mut map,
                             &mut v_path,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "path",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(LocalSkillParam {
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::required(v_description, "description")?,
-                    path: crate::__private::required(v_path, "path")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    LocalSkillParam {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::required(
+                            v_description,
+                            "description",
+                            &mut missing,
+                        ),
+                        path: crate::__private::required(v_path, "path", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12740,38 +14314,59 @@ impl<'de> Deserialize<'de> for MCPApprovalRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPApprovalRequest {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPApprovalRequest {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12836,41 +14431,55 @@ impl<'de> Deserialize<'de> for MCPApprovalResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "approval_request_id" => crate::__private::put(
+                        "approval_request_id" => crate::__private::field(
+                            &mut map,
                             &mut v_approval_request_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "approval_request_id",
                         )?,
-                        "approve" => crate::__private::put(
+                        "approve" => crate::__private::field(
+                            &mut map,
                             &mut v_approve,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "approve",
                         )?,
-                        "reason" => crate::__private::put(
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPApprovalResponse {
-                    r#type: v_type.unwrap_or_default(),
-                    id: v_id.unwrap_or_default(),
-                    approval_request_id: crate::__private::required(
-                        v_approval_request_id,
-                        "approval_request_id",
-                    )?,
-                    approve: crate::__private::required(v_approve, "approve")?,
-                    reason: v_reason.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPApprovalResponse {
+                        r#type: v_type.unwrap_or_default(),
+                        id: v_id.unwrap_or_default(),
+                        approval_request_id: crate::__private::required(
+                            v_approval_request_id,
+                            "approval_request_id",
+                            &mut missing,
+                        ),
+                        approve: crate::__private::required(v_approve, "approve", &mut missing),
+                        reason: v_reason.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -12935,41 +14544,55 @@ impl<'de> Deserialize<'de> for MCPApprovalResponseResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "approval_request_id" => crate::__private::put(
+                        "approval_request_id" => crate::__private::field(
+                            &mut map,
                             &mut v_approval_request_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "approval_request_id",
                         )?,
-                        "approve" => crate::__private::put(
+                        "approve" => crate::__private::field(
+                            &mut map,
                             &mut v_approve,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "approve",
                         )?,
-                        "reason" => crate::__private::put(
+                        "reason" => crate::__private::field(
+                            &mut map,
                             &mut v_reason,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "reason",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPApprovalResponseResource {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    approval_request_id: crate::__private::required(
-                        v_approval_request_id,
-                        "approval_request_id",
-                    )?,
-                    approve: crate::__private::required(v_approve, "approve")?,
-                    reason: v_reason.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPApprovalResponseResource {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        approval_request_id: crate::__private::required(
+                            v_approval_request_id,
+                            "approval_request_id",
+                            &mut missing,
+                        ),
+                        approve: crate::__private::required(v_approve, "approve", &mut missing),
+                        reason: v_reason.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13034,38 +14657,55 @@ impl<'de> Deserialize<'de> for MCPListTools {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
-                        "error" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
                             &mut v_error,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "error",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPListTools {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    error: v_error.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPListTools {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        error: v_error.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13127,36 +14767,48 @@ impl<'de> Deserialize<'de> for MCPListToolsTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "input_schema" => crate::__private::put(
+                        "input_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_input_schema,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_schema",
                         )?,
-                        "annotations" => crate::__private::put(
+                        "annotations" => crate::__private::field(
+                            &mut map,
                             &mut v_annotations,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "annotations",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPListToolsTool {
-                    name: crate::__private::required(v_name, "name")?,
-                    description: v_description.unwrap_or_default(),
-                    input_schema: crate::__private::required(v_input_schema, "input_schema")?,
-                    annotations: v_annotations.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPListToolsTool {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: v_description.unwrap_or_default(),
+                        input_schema: crate::__private::required(
+                            v_input_schema,
+                            "input_schema",
+                            &mut missing,
+                        ),
+                        annotations: v_annotations.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13213,26 +14865,37 @@ impl<'de> Deserialize<'de> for MCPProtocolError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "code" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPProtocolError {
-                    r#type: v_type.unwrap_or_default(),
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPProtocolError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13339,78 +15002,104 @@ impl<'de> Deserialize<'de> for MCPTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "server_label" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "server_url" => crate::__private::put(
+                        "server_url" => crate::__private::field(
+                            &mut map,
                             &mut v_server_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "server_url",
                         )?,
-                        "connector_id" => crate::__private::put(
+                        "connector_id" => crate::__private::field(
+                            &mut map,
                             &mut v_connector_id,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "connector_id",
                         )?,
-                        "tunnel_id" => crate::__private::put(
+                        "tunnel_id" => crate::__private::field(
+                            &mut map,
                             &mut v_tunnel_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "tunnel_id",
                         )?,
-                        "authorization" => crate::__private::put(
+                        "authorization" => crate::__private::field(
+                            &mut map,
                             &mut v_authorization,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "authorization",
                         )?,
-                        "server_description" => crate::__private::put(
+                        "server_description" => crate::__private::field(
+                            &mut map,
                             &mut v_server_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "server_description",
                         )?,
-                        "headers" => {
-                            crate::__private::put(&mut v_headers, map.next_value()?, "headers")?
-                        }
-                        "allowed_tools" => crate::__private::put(
+                        "headers" => crate::__private::field(
+                            &mut map,
+                            &mut v_headers,
+                            core::marker::PhantomData,
+                            "headers",
+                        )?,
+                        "allowed_tools" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_tools,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_tools",
                         )?,
-                        "allowed_callers" => crate::__private::put(
+                        "allowed_callers" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_callers,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_callers",
                         )?,
-                        "require_approval" => crate::__private::put(
+                        "require_approval" => crate::__private::field(
+                            &mut map,
                             &mut v_require_approval,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "require_approval",
                         )?,
-                        "defer_loading" => crate::__private::put(
+                        "defer_loading" => crate::__private::field(
+                            &mut map,
                             &mut v_defer_loading,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "defer_loading",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPTool {
-                    r#type: v_type.unwrap_or_default(),
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    server_url: v_server_url.unwrap_or_default(),
-                    connector_id: v_connector_id.unwrap_or_default(),
-                    tunnel_id: v_tunnel_id.unwrap_or_default(),
-                    authorization: v_authorization.unwrap_or_default(),
-                    server_description: v_server_description.unwrap_or_default(),
-                    headers: v_headers.unwrap_or_default(),
-                    allowed_tools: v_allowed_tools.unwrap_or_default(),
-                    allowed_callers: v_allowed_callers.unwrap_or_default(),
-                    require_approval: v_require_approval.unwrap_or_default(),
-                    defer_loading: v_defer_loading.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPTool {
+                        r#type: v_type.unwrap_or_default(),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        server_url: v_server_url.unwrap_or_default(),
+                        connector_id: v_connector_id.unwrap_or_default(),
+                        tunnel_id: v_tunnel_id.unwrap_or_default(),
+                        authorization: v_authorization.unwrap_or_default(),
+                        server_description: v_server_description.unwrap_or_default(),
+                        headers: v_headers.unwrap_or_default(),
+                        allowed_tools: v_allowed_tools.unwrap_or_default(),
+                        allowed_callers: v_allowed_callers.unwrap_or_default(),
+                        require_approval: v_require_approval.unwrap_or_default(),
+                        defer_loading: v_defer_loading.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13530,56 +15219,87 @@ impl<'de> Deserialize<'de> for MCPToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "server_label" => crate::__private::put(
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "arguments" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "arguments",
                         )?,
-                        "output" => crate::__private::put(
+                        "output" => crate::__private::field(
+                            &mut map,
                             &mut v_output,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "output",
                         )?,
-                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
-                        "approval_request_id" => crate::__private::put(
+                        "error" => crate::__private::field(
+                            &mut map,
+                            &mut v_error,
+                            core::marker::PhantomData,
+                            "error",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
+                        "approval_request_id" => crate::__private::field(
+                            &mut map,
                             &mut v_approval_request_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "approval_request_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPToolCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    output: v_output.unwrap_or_default(),
-                    error: v_error.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    approval_request_id: v_approval_request_id.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPToolCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        output: v_output.unwrap_or_default(),
+                        error: v_error.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        approval_request_id: v_approval_request_id.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13706,18 +15426,30 @@ impl<'de> Deserialize<'de> for MCPToolExecutionError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MCPToolExecutionError {
-                    r#type: v_type.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MCPToolExecutionError {
+                        r#type: v_type.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -13780,14 +15512,18 @@ impl<'de> Deserialize<'de> for MCPToolFilter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "tool_names" => crate::__private::put(
+                        "tool_names" => crate::__private::field(
+                            &mut map,
                             &mut v_tool_names,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "tool_names",
                         )?,
-                        "read_only" => {
-                            crate::__private::put(&mut v_read_only, map.next_value()?, "read_only")?
-                        }
+                        "read_only" => crate::__private::field(
+                            &mut map,
+                            &mut v_read_only,
+                            core::marker::PhantomData,
+                            "read_only",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13879,10 +15615,18 @@ impl<'de> Deserialize<'de> for MCPToolRequireApprovalMCPToolApprovalFilter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "always" => {
-                            crate::__private::put(&mut v_always, map.next_value()?, "always")?
-                        }
-                        "never" => crate::__private::put(&mut v_never, map.next_value()?, "never")?,
+                        "always" => crate::__private::field(
+                            &mut map,
+                            &mut v_always,
+                            core::marker::PhantomData,
+                            "always",
+                        )?,
+                        "never" => crate::__private::field(
+                            &mut map,
+                            &mut v_never,
+                            core::marker::PhantomData,
+                            "never",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13976,40 +15720,58 @@ impl<'de> Deserialize<'de> for Message {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "role" => crate::__private::put(
+                        "role" => crate::__private::field(
+                            &mut map,
                             &mut v_role,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "role",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
+                        "phase" => crate::__private::field(
+                            &mut map,
+                            &mut v_phase,
+                            core::marker::PhantomData,
+                            "phase",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Message {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    role: crate::__private::required(v_role, "role")?,
-                    content: crate::__private::required(v_content, "content")?,
-                    phase: v_phase.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Message {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        role: crate::__private::required(v_role, "role", &mut missing),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        phase: v_phase.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14111,20 +15873,30 @@ impl<'de> Deserialize<'de> for MessageRequestContentTextObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MessageRequestContentTextObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MessageRequestContentTextObject {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14426,38 +16198,52 @@ impl<'de> Deserialize<'de> for ModelResponseProperties {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        "top_logprobs" => crate::__private::put(
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
+                        "top_logprobs" => crate::__private::field(
+                            &mut map,
                             &mut v_top_logprobs,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "top_logprobs",
                         )?,
-                        "temperature" => crate::__private::put(
+                        "temperature" => crate::__private::field(
+                            &mut map,
                             &mut v_temperature,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "temperature",
                         )?,
-                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
-                        "user" => crate::__private::put(
+                        "top_p" => crate::__private::field(
+                            &mut map,
+                            &mut v_top_p,
+                            core::marker::PhantomData,
+                            "top_p",
+                        )?,
+                        "user" => crate::__private::field(
+                            &mut map,
                             &mut v_user,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "user",
                         )?,
-                        "safety_identifier" => crate::__private::put(
+                        "safety_identifier" => crate::__private::field(
+                            &mut map,
                             &mut v_safety_identifier,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "safety_identifier",
                         )?,
-                        "prompt_cache_key" => crate::__private::put(
+                        "prompt_cache_key" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_key,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt_cache_key",
                         )?,
-                        "prompt_cache_retention" => crate::__private::put(
+                        "prompt_cache_retention" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt_cache_retention,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "prompt_cache_retention",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -14536,18 +16322,23 @@ impl<'de> Deserialize<'de> for ModerationConfigParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mode" => crate::__private::put(
+                        "mode" => crate::__private::field(
+                            &mut map,
                             &mut v_mode,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "mode",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ModerationConfigParam {
-                    mode: crate::__private::required(v_mode, "mode")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ModerationConfigParam {
+                        mode: crate::__private::required(v_mode, "mode", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14620,22 +16411,30 @@ impl<'de> Deserialize<'de> for ModerationParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "policy" => {
-                            crate::__private::put(&mut v_policy, map.next_value()?, "policy")?
-                        }
+                        "policy" => crate::__private::field(
+                            &mut map,
+                            &mut v_policy,
+                            core::marker::PhantomData,
+                            "policy",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ModerationParam {
-                    model: crate::__private::required(v_model, "model")?,
-                    policy: v_policy.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ModerationParam {
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        policy: v_policy.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14688,10 +16487,18 @@ impl<'de> Deserialize<'de> for ModerationPolicyParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
-                        "output" => {
-                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
-                        }
+                        "input" => crate::__private::field(
+                            &mut map,
+                            &mut v_input,
+                            core::marker::PhantomData,
+                            "input",
+                        )?,
+                        "output" => crate::__private::field(
+                            &mut map,
+                            &mut v_output,
+                            core::marker::PhantomData,
+                            "output",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -14765,50 +16572,70 @@ impl<'de> Deserialize<'de> for ModerationResultBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "model" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "model",
                         )?,
-                        "flagged" => crate::__private::put(
+                        "flagged" => crate::__private::field(
+                            &mut map,
                             &mut v_flagged,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "flagged",
                         )?,
-                        "categories" => crate::__private::put(
+                        "categories" => crate::__private::field(
+                            &mut map,
                             &mut v_categories,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "categories",
                         )?,
-                        "category_scores" => crate::__private::put(
+                        "category_scores" => crate::__private::field(
+                            &mut map,
                             &mut v_category_scores,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "category_scores",
                         )?,
-                        "category_applied_input_types" => crate::__private::put(
+                        "category_applied_input_types" => crate::__private::field(
+                            &mut map,
                             &mut v_category_applied_input_types,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "category_applied_input_types",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ModerationResultBody {
-                    r#type: v_type.unwrap_or_default(),
-                    model: crate::__private::required(v_model, "model")?,
-                    flagged: crate::__private::required(v_flagged, "flagged")?,
-                    categories: crate::__private::required(v_categories, "categories")?,
-                    category_scores: crate::__private::required(
-                        v_category_scores,
-                        "category_scores",
-                    )?,
-                    category_applied_input_types: crate::__private::required(
-                        v_category_applied_input_types,
-                        "category_applied_input_types",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ModerationResultBody {
+                        r#type: v_type.unwrap_or_default(),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        flagged: crate::__private::required(v_flagged, "flagged", &mut missing),
+                        categories: crate::__private::required(
+                            v_categories,
+                            "categories",
+                            &mut missing,
+                        ),
+                        category_scores: crate::__private::required(
+                            v_category_scores,
+                            "category_scores",
+                            &mut missing,
+                        ),
+                        category_applied_input_types: crate::__private::required(
+                            v_category_applied_input_types,
+                            "category_applied_input_types",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14878,28 +16705,44 @@ impl<'de> Deserialize<'de> for MoveParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "x" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
-                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        "keys" => crate::__private::field(
+                            &mut map,
+                            &mut v_keys,
+                            core::marker::PhantomData,
+                            "keys",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(MoveParam {
-                    r#type: v_type.unwrap_or_default(),
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    keys: v_keys.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    MoveParam {
+                        r#type: v_type.unwrap_or_default(),
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        keys: v_keys.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -14961,32 +16804,48 @@ impl<'de> Deserialize<'de> for NamespaceToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "description",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(NamespaceToolParam {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::required(v_description, "description")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    NamespaceToolParam {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::required(
+                            v_description,
+                            "description",
+                            &mut missing,
+                        ),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15075,64 +16934,83 @@ impl<'de> Deserialize<'de> for OpenAIFile {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "bytes",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "purpose" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "purpose" => crate::__private::field(
+                            &mut map,
                             &mut v_purpose,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "purpose",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "status_details" => crate::__private::put(
+                        "status_details" => crate::__private::field(
+                            &mut map,
                             &mut v_status_details,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "status_details",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OpenAIFile {
-                    id: crate::__private::required(v_id, "id")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    object: v_object.unwrap_or_default(),
-                    purpose: crate::__private::required(v_purpose, "purpose")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    status_details: v_status_details.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OpenAIFile {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        purpose: crate::__private::required(v_purpose, "purpose", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        status_details: v_status_details.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15274,36 +17152,58 @@ impl<'de> Deserialize<'de> for OutputMessage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
-                        "content" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "role" => crate::__private::field(
+                            &mut map,
+                            &mut v_role,
+                            core::marker::PhantomData,
+                            "role",
+                        )?,
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
-                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
-                        "status" => crate::__private::put(
+                        "phase" => crate::__private::field(
+                            &mut map,
+                            &mut v_phase,
+                            core::marker::PhantomData,
+                            "phase",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(OutputMessage {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    role: v_role.unwrap_or_default(),
-                    content: crate::__private::required(v_content, "content")?,
-                    phase: v_phase.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    OutputMessage {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        role: v_role.unwrap_or_default(),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        phase: v_phase.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15384,38 +17284,55 @@ impl<'de> Deserialize<'de> for Program {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "fingerprint" => crate::__private::put(
+                        "fingerprint" => crate::__private::field(
+                            &mut map,
                             &mut v_fingerprint,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "fingerprint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Program {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    code: crate::__private::required(v_code, "code")?,
-                    fingerprint: crate::__private::required(v_fingerprint, "fingerprint")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Program {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        fingerprint: crate::__private::required(
+                            v_fingerprint,
+                            "fingerprint",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15482,38 +17399,55 @@ impl<'de> Deserialize<'de> for ProgramItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "fingerprint" => crate::__private::put(
+                        "fingerprint" => crate::__private::field(
+                            &mut map,
                             &mut v_fingerprint,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "fingerprint",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProgramItemParam {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    code: crate::__private::required(v_code, "code")?,
-                    fingerprint: crate::__private::required(v_fingerprint, "fingerprint")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProgramItemParam {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        fingerprint: crate::__private::required(
+                            v_fingerprint,
+                            "fingerprint",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15577,38 +17511,51 @@ impl<'de> Deserialize<'de> for ProgramOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "result" => crate::__private::put(
+                        "result" => crate::__private::field(
+                            &mut map,
                             &mut v_result,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "result",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProgramOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    result: crate::__private::required(v_result, "result")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProgramOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        result: crate::__private::required(v_result, "result", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15674,38 +17621,51 @@ impl<'de> Deserialize<'de> for ProgramOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "call_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "result" => crate::__private::put(
+                        "result" => crate::__private::field(
+                            &mut map,
                             &mut v_result,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "result",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProgramOutputItemParam {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    result: crate::__private::required(v_result, "result")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProgramOutputItemParam {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        result: crate::__private::required(v_result, "result", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15782,20 +17742,34 @@ impl<'de> Deserialize<'de> for ProgramToolCallCaller {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "caller_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "caller_id" => crate::__private::field(
+                            &mut map,
                             &mut v_caller_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "caller_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProgramToolCallCaller {
-                    r#type: v_type.unwrap_or_default(),
-                    caller_id: crate::__private::required(v_caller_id, "caller_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProgramToolCallCaller {
+                        r#type: v_type.unwrap_or_default(),
+                        caller_id: crate::__private::required(
+                            v_caller_id,
+                            "caller_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15848,20 +17822,34 @@ impl<'de> Deserialize<'de> for ProgramToolCallCallerParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "caller_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "caller_id" => crate::__private::field(
+                            &mut map,
                             &mut v_caller_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "caller_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ProgramToolCallCallerParam {
-                    r#type: v_type.unwrap_or_default(),
-                    caller_id: crate::__private::required(v_caller_id, "caller_id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ProgramToolCallCallerParam {
+                        r#type: v_type.unwrap_or_default(),
+                        caller_id: crate::__private::required(
+                            v_caller_id,
+                            "caller_id",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -15910,7 +17898,12 @@ impl<'de> Deserialize<'de> for ProgrammaticToolCallingParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -15972,28 +17965,37 @@ impl<'de> Deserialize<'de> for Prompt {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "version",
                         )?,
-                        "variables" => {
-                            crate::__private::put(&mut v_variables, map.next_value()?, "variables")?
-                        }
+                        "variables" => crate::__private::field(
+                            &mut map,
+                            &mut v_variables,
+                            core::marker::PhantomData,
+                            "variables",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Prompt {
-                    id: crate::__private::required(v_id, "id")?,
-                    version: v_version.unwrap_or_default(),
-                    variables: v_variables.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Prompt {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        version: v_version.unwrap_or_default(),
+                        variables: v_variables.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16053,7 +18055,12 @@ impl<'de> Deserialize<'de> for PromptCacheBreakpointParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        "mode" => crate::__private::field(
+                            &mut map,
+                            &mut v_mode,
+                            core::marker::PhantomData,
+                            "mode",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16128,8 +18135,18 @@ impl<'de> Deserialize<'de> for PromptCacheOptionsParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ttl" => crate::__private::put(&mut v_ttl, map.next_value()?, "ttl")?,
-                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        "ttl" => crate::__private::field(
+                            &mut map,
+                            &mut v_ttl,
+                            core::marker::PhantomData,
+                            "ttl",
+                        )?,
+                        "mode" => crate::__private::field(
+                            &mut map,
+                            &mut v_mode,
+                            core::marker::PhantomData,
+                            "mode",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16225,17 +18242,22 @@ impl<'de> Deserialize<'de> for RankingOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ranker" => {
-                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
-                        }
-                        "score_threshold" => crate::__private::put(
+                        "ranker" => crate::__private::field(
+                            &mut map,
+                            &mut v_ranker,
+                            core::marker::PhantomData,
+                            "ranker",
+                        )?,
+                        "score_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_score_threshold,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "score_threshold",
                         )?,
-                        "hybrid_search" => crate::__private::put(
+                        "hybrid_search" => crate::__private::field(
+                            &mut map,
                             &mut v_hybrid_search,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "hybrid_search",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16300,14 +18322,16 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageOutputTokenDetails {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "text_tokens" => crate::__private::put(
+                        "text_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "text_tokens",
                         )?,
-                        "audio_tokens" => crate::__private::put(
+                        "audio_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "audio_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -16410,40 +18434,58 @@ impl<'de> Deserialize<'de> for ReasoningItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "encrypted_content" => crate::__private::put(
+                        "encrypted_content" => crate::__private::field(
+                            &mut map,
                             &mut v_encrypted_content,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "encrypted_content",
                         )?,
-                        "summary" => crate::__private::put(
+                        "summary" => crate::__private::field(
+                            &mut map,
                             &mut v_summary,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "summary",
                         )?,
-                        "content" => {
-                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
-                        }
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "content" => crate::__private::field(
+                            &mut map,
+                            &mut v_content,
+                            core::marker::PhantomData,
+                            "content",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ReasoningItem {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    encrypted_content: v_encrypted_content.unwrap_or_default(),
-                    summary: crate::__private::required(v_summary, "summary")?,
-                    content: v_content.unwrap_or_default(),
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ReasoningItem {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        encrypted_content: v_encrypted_content.unwrap_or_default(),
+                        summary: crate::__private::required(v_summary, "summary", &mut missing),
+                        content: v_content.unwrap_or_default(),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16512,7 +18554,12 @@ impl<'de> Deserialize<'de> for ResponseFormatJsonObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16574,20 +18621,34 @@ impl<'de> Deserialize<'de> for ResponseFormatJsonSchema {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "json_schema" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "json_schema" => crate::__private::field(
+                            &mut map,
                             &mut v_json_schema,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "json_schema",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ResponseFormatJsonSchema {
-                    r#type: v_type.unwrap_or_default(),
-                    json_schema: crate::__private::required(v_json_schema, "json_schema")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ResponseFormatJsonSchema {
+                        r#type: v_type.unwrap_or_default(),
+                        json_schema: crate::__private::required(
+                            v_json_schema,
+                            "json_schema",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16647,32 +18708,44 @@ impl<'de> Deserialize<'de> for ResponseFormatJsonSchemaJsonSchema {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "schema" => {
-                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
-                        }
-                        "strict" => {
-                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
-                        }
+                        "schema" => crate::__private::field(
+                            &mut map,
+                            &mut v_schema,
+                            core::marker::PhantomData,
+                            "schema",
+                        )?,
+                        "strict" => crate::__private::field(
+                            &mut map,
+                            &mut v_strict,
+                            core::marker::PhantomData,
+                            "strict",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ResponseFormatJsonSchemaJsonSchema {
-                    description: v_description.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    schema: v_schema.unwrap_or_default(),
-                    strict: v_strict.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ResponseFormatJsonSchemaJsonSchema {
+                        description: v_description.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        schema: v_schema.unwrap_or_default(),
+                        strict: v_strict.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -16741,7 +18814,12 @@ impl<'de> Deserialize<'de> for ResponseFormatText {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16827,7 +18905,12 @@ impl<'de> Deserialize<'de> for ScreenshotParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16898,40 +18981,58 @@ impl<'de> Deserialize<'de> for ScrollParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "x" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "x" => crate::__private::field(
+                            &mut map,
                             &mut v_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "x",
                         )?,
-                        "y" => crate::__private::put(
+                        "y" => crate::__private::field(
+                            &mut map,
                             &mut v_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "y",
                         )?,
-                        "scroll_x" => crate::__private::put(
+                        "scroll_x" => crate::__private::field(
+                            &mut map,
                             &mut v_scroll_x,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "scroll_x",
                         )?,
-                        "scroll_y" => crate::__private::put(
+                        "scroll_y" => crate::__private::field(
+                            &mut map,
                             &mut v_scroll_y,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "scroll_y",
                         )?,
-                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        "keys" => crate::__private::field(
+                            &mut map,
+                            &mut v_keys,
+                            core::marker::PhantomData,
+                            "keys",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ScrollParam {
-                    r#type: v_type.unwrap_or_default(),
-                    x: crate::__private::required(v_x, "x")?,
-                    y: crate::__private::required(v_y, "y")?,
-                    scroll_x: crate::__private::required(v_scroll_x, "scroll_x")?,
-                    scroll_y: crate::__private::required(v_scroll_y, "scroll_y")?,
-                    keys: v_keys.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ScrollParam {
+                        r#type: v_type.unwrap_or_default(),
+                        x: crate::__private::required(v_x, "x", &mut missing),
+                        y: crate::__private::required(v_y, "y", &mut missing),
+                        scroll_x: crate::__private::required(v_scroll_x, "scroll_x", &mut missing),
+                        scroll_y: crate::__private::required(v_scroll_y, "scroll_y", &mut missing),
+                        keys: v_keys.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17037,26 +19138,37 @@ impl<'de> Deserialize<'de> for SkillReferenceParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "skill_id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "skill_id" => crate::__private::field(
+                            &mut map,
                             &mut v_skill_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "skill_id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "version",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SkillReferenceParam {
-                    r#type: v_type.unwrap_or_default(),
-                    skill_id: crate::__private::required(v_skill_id, "skill_id")?,
-                    version: v_version.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SkillReferenceParam {
+                        r#type: v_type.unwrap_or_default(),
+                        skill_id: crate::__private::required(v_skill_id, "skill_id", &mut missing),
+                        version: v_version.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17114,30 +19226,38 @@ impl<'de> Deserialize<'de> for StaticChunkingStrategy {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "max_chunk_size_tokens" => crate::__private::put(
+                        "max_chunk_size_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_max_chunk_size_tokens,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "max_chunk_size_tokens",
                         )?,
-                        "chunk_overlap_tokens" => crate::__private::put(
+                        "chunk_overlap_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_chunk_overlap_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "chunk_overlap_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(StaticChunkingStrategy {
-                    max_chunk_size_tokens: crate::__private::required(
-                        v_max_chunk_size_tokens,
-                        "max_chunk_size_tokens",
-                    )?,
-                    chunk_overlap_tokens: crate::__private::required(
-                        v_chunk_overlap_tokens,
-                        "chunk_overlap_tokens",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    StaticChunkingStrategy {
+                        max_chunk_size_tokens: crate::__private::required(
+                            v_max_chunk_size_tokens,
+                            "max_chunk_size_tokens",
+                            &mut missing,
+                        ),
+                        chunk_overlap_tokens: crate::__private::required(
+                            v_chunk_overlap_tokens,
+                            "chunk_overlap_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17208,20 +19328,30 @@ impl<'de> Deserialize<'de> for SummaryTextContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SummaryTextContent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SummaryTextContent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17273,20 +19403,30 @@ impl<'de> Deserialize<'de> for TextContent {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TextContent {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TextContent {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17361,36 +19501,51 @@ impl<'de> Deserialize<'de> for TextResponseFormatJsonSchema {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "description" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "schema" => crate::__private::put(
+                        "schema" => crate::__private::field(
+                            &mut map,
                             &mut v_schema,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "schema",
                         )?,
-                        "strict" => {
-                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
-                        }
+                        "strict" => crate::__private::field(
+                            &mut map,
+                            &mut v_strict,
+                            core::marker::PhantomData,
+                            "strict",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TextResponseFormatJsonSchema {
-                    r#type: v_type.unwrap_or_default(),
-                    description: v_description.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    schema: crate::__private::required(v_schema, "schema")?,
-                    strict: v_strict.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TextResponseFormatJsonSchema {
+                        r#type: v_type.unwrap_or_default(),
+                        description: v_description.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        schema: crate::__private::required(v_schema, "schema", &mut missing),
+                        strict: v_strict.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17505,20 +19660,30 @@ impl<'de> Deserialize<'de> for ToolChoiceFunction {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolChoiceFunction {
-                    r#type: v_type.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolChoiceFunction {
+                        r#type: v_type.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17573,26 +19738,41 @@ impl<'de> Deserialize<'de> for ToolChoiceMCP {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "server_label" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "server_label" => crate::__private::field(
+                            &mut map,
                             &mut v_server_label,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "server_label",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolChoiceMCP {
-                    r#type: v_type.unwrap_or_default(),
-                    server_label: crate::__private::required(v_server_label, "server_label")?,
-                    name: v_name.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolChoiceMCP {
+                        r#type: v_type.unwrap_or_default(),
+                        server_label: crate::__private::required(
+                            v_server_label,
+                            "server_label",
+                            &mut missing,
+                        ),
+                        name: v_name.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17679,48 +19859,73 @@ impl<'de> Deserialize<'de> for ToolSearchCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "execution" => crate::__private::put(
+                        "execution" => crate::__private::field(
+                            &mut map,
                             &mut v_execution,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "execution",
                         )?,
-                        "arguments" => {
-                            crate::__private::put(&mut v_arguments, map.next_value()?, "arguments")?
-                        }
-                        "status" => crate::__private::put(
+                        "arguments" => crate::__private::field(
+                            &mut map,
+                            &mut v_arguments,
+                            core::marker::PhantomData,
+                            "arguments",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolSearchCall {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::or_absent(v_call_id),
-                    execution: crate::__private::required(v_execution, "execution")?,
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolSearchCall {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::or_absent(v_call_id),
+                        execution: crate::__private::required(
+                            v_execution,
+                            "execution",
+                            &mut missing,
+                        ),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17801,40 +20006,62 @@ impl<'de> Deserialize<'de> for ToolSearchCallItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "execution" => {
-                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
-                        }
-                        "arguments" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "execution" => crate::__private::field(
+                            &mut map,
+                            &mut v_execution,
+                            core::marker::PhantomData,
+                            "execution",
+                        )?,
+                        "arguments" => crate::__private::field(
+                            &mut map,
                             &mut v_arguments,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "arguments",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolSearchCallItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    execution: v_execution.unwrap_or_default(),
-                    arguments: crate::__private::required(v_arguments, "arguments")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolSearchCallItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        execution: v_execution.unwrap_or_default(),
+                        arguments: crate::__private::required(
+                            v_arguments,
+                            "arguments",
+                            &mut missing,
+                        ),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -17918,50 +20145,69 @@ impl<'de> Deserialize<'de> for ToolSearchOutput {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "id" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "execution" => crate::__private::put(
+                        "execution" => crate::__private::field(
+                            &mut map,
                             &mut v_execution,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "execution",
                         )?,
-                        "tools" => crate::__private::put(
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "created_by" => crate::__private::put(
+                        "created_by" => crate::__private::field(
+                            &mut map,
                             &mut v_created_by,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "created_by",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolSearchOutput {
-                    r#type: v_type.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    call_id: crate::__private::or_absent(v_call_id),
-                    execution: crate::__private::required(v_execution, "execution")?,
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    created_by: v_created_by.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolSearchOutput {
+                        r#type: v_type.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        call_id: crate::__private::or_absent(v_call_id),
+                        execution: crate::__private::required(
+                            v_execution,
+                            "execution",
+                            &mut missing,
+                        ),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        created_by: v_created_by.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18042,40 +20288,58 @@ impl<'de> Deserialize<'de> for ToolSearchOutputItemParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "call_id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "execution" => {
-                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
-                        }
-                        "tools" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "execution" => crate::__private::field(
+                            &mut map,
+                            &mut v_execution,
+                            core::marker::PhantomData,
+                            "execution",
+                        )?,
+                        "tools" => crate::__private::field(
+                            &mut map,
                             &mut v_tools,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "tools",
                         )?,
-                        "status" => {
-                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
-                        }
+                        "status" => crate::__private::field(
+                            &mut map,
+                            &mut v_status,
+                            core::marker::PhantomData,
+                            "status",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ToolSearchOutputItemParam {
-                    id: v_id.unwrap_or_default(),
-                    call_id: v_call_id.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    execution: v_execution.unwrap_or_default(),
-                    tools: crate::__private::required(v_tools, "tools")?,
-                    status: v_status.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ToolSearchOutputItemParam {
+                        id: v_id.unwrap_or_default(),
+                        call_id: v_call_id.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        execution: v_execution.unwrap_or_default(),
+                        tools: crate::__private::required(v_tools, "tools", &mut missing),
+                        status: v_status.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18141,18 +20405,28 @@ impl<'de> Deserialize<'de> for ToolSearchToolParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "execution" => {
-                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
-                        }
-                        "description" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "execution" => crate::__private::field(
+                            &mut map,
+                            &mut v_execution,
+                            core::marker::PhantomData,
+                            "execution",
+                        )?,
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "parameters" => crate::__private::put(
+                        "parameters" => crate::__private::field(
+                            &mut map,
                             &mut v_parameters,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "parameters",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -18217,20 +20491,30 @@ impl<'de> Deserialize<'de> for TranscriptTextUsageDuration {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "seconds" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptTextUsageDuration {
-                    r#type: v_type.unwrap_or_default(),
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptTextUsageDuration {
+                        r#type: v_type.unwrap_or_default(),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18293,38 +20577,63 @@ impl<'de> Deserialize<'de> for TranscriptTextUsageTokens {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "input_tokens" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "input_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_input_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "input_tokens",
                         )?,
-                        "input_token_details" => crate::__private::put(
+                        "input_token_details" => crate::__private::field(
+                            &mut map,
                             &mut v_input_token_details,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_token_details",
                         )?,
-                        "output_tokens" => crate::__private::put(
+                        "output_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_output_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "output_tokens",
                         )?,
-                        "total_tokens" => crate::__private::put(
+                        "total_tokens" => crate::__private::field(
+                            &mut map,
                             &mut v_total_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total_tokens",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptTextUsageTokens {
-                    r#type: v_type.unwrap_or_default(),
-                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
-                    input_token_details: v_input_token_details.unwrap_or_default(),
-                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
-                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptTextUsageTokens {
+                        r#type: v_type.unwrap_or_default(),
+                        input_tokens: crate::__private::required(
+                            v_input_tokens,
+                            "input_tokens",
+                            &mut missing,
+                        ),
+                        input_token_details: v_input_token_details.unwrap_or_default(),
+                        output_tokens: crate::__private::required(
+                            v_output_tokens,
+                            "output_tokens",
+                            &mut missing,
+                        ),
+                        total_tokens: crate::__private::required(
+                            v_total_tokens,
+                            "total_tokens",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18385,18 +20694,23 @@ impl<'de> Deserialize<'de> for TranscriptionLanguage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TranscriptionLanguage {
-                    code: crate::__private::required(v_code, "code")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TranscriptionLanguage {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18458,20 +20772,30 @@ impl<'de> Deserialize<'de> for TypeParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(TypeParam {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    TypeParam {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18580,18 +20904,23 @@ impl<'de> Deserialize<'de> for VoiceIdsOrCustomVoiceId {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VoiceIdsOrCustomVoiceId {
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VoiceIdsOrCustomVoiceId {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18666,7 +20995,12 @@ impl<'de> Deserialize<'de> for WaitParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -18726,26 +21060,37 @@ impl<'de> Deserialize<'de> for WebSearchActionFind {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
-                        "pattern" => crate::__private::put(
+                        "pattern" => crate::__private::field(
+                            &mut map,
                             &mut v_pattern,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "pattern",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebSearchActionFind {
-                    r#type: v_type.unwrap_or_default(),
-                    url: crate::__private::required(v_url, "url")?,
-                    pattern: crate::__private::required(v_pattern, "pattern")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebSearchActionFind {
+                        r#type: v_type.unwrap_or_default(),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        pattern: crate::__private::required(v_pattern, "pattern", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -18798,10 +21143,16 @@ impl<'de> Deserialize<'de> for WebSearchActionOpenPage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -18872,18 +21223,30 @@ impl<'de> Deserialize<'de> for WebSearchActionSearch {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "query" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "query" => crate::__private::field(
+                            &mut map,
                             &mut v_query,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "query",
                         )?,
-                        "queries" => {
-                            crate::__private::put(&mut v_queries, map.next_value()?, "queries")?
-                        }
-                        "sources" => {
-                            crate::__private::put(&mut v_sources, map.next_value()?, "sources")?
-                        }
+                        "queries" => crate::__private::field(
+                            &mut map,
+                            &mut v_queries,
+                            core::marker::PhantomData,
+                            "queries",
+                        )?,
+                        "sources" => crate::__private::field(
+                            &mut map,
+                            &mut v_sources,
+                            core::marker::PhantomData,
+                            "sources",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -18946,20 +21309,30 @@ impl<'de> Deserialize<'de> for WebSearchActionSearchSourcesItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "url" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "url" => crate::__private::field(
+                            &mut map,
                             &mut v_url,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "url",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebSearchActionSearchSourcesItem {
-                    r#type: v_type.unwrap_or_default(),
-                    url: crate::__private::required(v_url, "url")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebSearchActionSearchSourcesItem {
+                        r#type: v_type.unwrap_or_default(),
+                        url: crate::__private::required(v_url, "url", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19025,25 +21398,34 @@ impl<'de> Deserialize<'de> for WebSearchApproximateLocation {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "country" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "country" => crate::__private::field(
+                            &mut map,
                             &mut v_country,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "country",
                         )?,
-                        "region" => crate::__private::put(
+                        "region" => crate::__private::field(
+                            &mut map,
                             &mut v_region,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "region",
                         )?,
-                        "city" => crate::__private::put(
+                        "city" => crate::__private::field(
+                            &mut map,
                             &mut v_city,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "city",
                         )?,
-                        "timezone" => crate::__private::put(
+                        "timezone" => crate::__private::field(
+                            &mut map,
                             &mut v_timezone,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "timezone",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -19120,36 +21502,44 @@ impl<'de> Deserialize<'de> for WebSearchPreviewTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "user_location" => crate::__private::put(
+                        "user_location" => crate::__private::field(
+                            &mut map,
                             &mut v_user_location,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user_location",
                         )?,
-                        "search_context_size" => crate::__private::put(
+                        "search_context_size" => crate::__private::field(
+                            &mut map,
                             &mut v_search_context_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "search_context_size",
                         )?,
-                        "search_content_types" => crate::__private::put(
+                        "search_content_types" => crate::__private::field(
+                            &mut map,
                             &mut v_search_content_types,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "search_content_types",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebSearchPreviewTool {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    user_location: v_user_location.unwrap_or_default(),
-                    search_context_size: v_search_context_size.unwrap_or_default(),
-                    search_content_types: v_search_content_types.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebSearchPreviewTool {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        user_location: v_user_location.unwrap_or_default(),
+                        search_context_size: v_search_context_size.unwrap_or_default(),
+                        search_content_types: v_search_content_types.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19234,40 +21624,51 @@ impl<'de> Deserialize<'de> for WebSearchTool {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "type",
                         )?,
-                        "external_web_access" => crate::__private::put(
+                        "external_web_access" => crate::__private::field(
+                            &mut map,
                             &mut v_external_web_access,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "external_web_access",
                         )?,
-                        "filters" => {
-                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
-                        }
-                        "user_location" => crate::__private::put(
+                        "filters" => crate::__private::field(
+                            &mut map,
+                            &mut v_filters,
+                            core::marker::PhantomData,
+                            "filters",
+                        )?,
+                        "user_location" => crate::__private::field(
+                            &mut map,
                             &mut v_user_location,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "user_location",
                         )?,
-                        "search_context_size" => crate::__private::put(
+                        "search_context_size" => crate::__private::field(
+                            &mut map,
                             &mut v_search_context_size,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "search_context_size",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebSearchTool {
-                    r#type: crate::__private::required(v_type, "type")?,
-                    external_web_access: v_external_web_access.unwrap_or_default(),
-                    filters: v_filters.unwrap_or_default(),
-                    user_location: v_user_location.unwrap_or_default(),
-                    search_context_size: v_search_context_size.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebSearchTool {
+                        r#type: crate::__private::required(v_type, "type", &mut missing),
+                        external_web_access: v_external_web_access.unwrap_or_default(),
+                        filters: v_filters.unwrap_or_default(),
+                        user_location: v_user_location.unwrap_or_default(),
+                        search_context_size: v_search_context_size.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19333,32 +21734,44 @@ impl<'de> Deserialize<'de> for WebSearchToolCall {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "status" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "action" => crate::__private::put(
+                        "action" => crate::__private::field(
+                            &mut map,
                             &mut v_action,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "action",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebSearchToolCall {
-                    id: crate::__private::required(v_id, "id")?,
-                    r#type: v_type.unwrap_or_default(),
-                    status: crate::__private::required(v_status, "status")?,
-                    action: crate::__private::required(v_action, "action")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebSearchToolCall {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        r#type: v_type.unwrap_or_default(),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        action: crate::__private::required(v_action, "action", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -19437,9 +21850,10 @@ impl<'de> Deserialize<'de> for WebSearchToolFilters {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "allowed_domains" => crate::__private::put(
+                        "allowed_domains" => crate::__private::field(
+                            &mut map,
                             &mut v_allowed_domains,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "allowed_domains",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,

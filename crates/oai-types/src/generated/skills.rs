@@ -32,18 +32,23 @@ impl<'de> Deserialize<'de> for CreateSkillBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "files" => crate::__private::put(
+                        "files" => crate::__private::field(
+                            &mut map,
                             &mut v_files,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "files",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateSkillBody {
-                    files: crate::__private::required(v_files, "files")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateSkillBody {
+                        files: crate::__private::required(v_files, "files", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -101,22 +106,30 @@ impl<'de> Deserialize<'de> for CreateSkillVersionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "files" => crate::__private::put(
+                        "files" => crate::__private::field(
+                            &mut map,
                             &mut v_files,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "files",
                         )?,
-                        "default" => {
-                            crate::__private::put(&mut v_default, map.next_value()?, "default")?
-                        }
+                        "default" => crate::__private::field(
+                            &mut map,
+                            &mut v_default,
+                            core::marker::PhantomData,
+                            "default",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateSkillVersionBody {
-                    files: crate::__private::required(v_files, "files")?,
-                    default: v_default.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateSkillVersionBody {
+                        files: crate::__private::required(v_files, "files", &mut missing),
+                        default: v_default.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -178,28 +191,37 @@ impl<'de> Deserialize<'de> for DeletedSkillResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeletedSkillResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeletedSkillResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -255,34 +277,44 @@ impl<'de> Deserialize<'de> for DeletedSkillVersionResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "version",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeletedSkillVersionResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    version: crate::__private::required(v_version, "version")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeletedSkillVersionResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        version: crate::__private::required(v_version, "version", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -339,15 +371,22 @@ impl<'de> Deserialize<'de> for ListSkillVersionsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -414,15 +453,22 @@ impl<'de> Deserialize<'de> for ListSkillsParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -479,21 +525,27 @@ impl<'de> Deserialize<'de> for SetDefaultSkillVersionBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "default_version" => crate::__private::put(
+                        "default_version" => crate::__private::field(
+                            &mut map,
                             &mut v_default_version,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "default_version",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SetDefaultSkillVersionBody {
-                    default_version: crate::__private::required(
-                        v_default_version,
-                        "default_version",
-                    )?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SetDefaultSkillVersionBody {
+                        default_version: crate::__private::required(
+                            v_default_version,
+                            "default_version",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -550,40 +602,51 @@ impl<'de> Deserialize<'de> for SkillListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SkillListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SkillListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -650,55 +713,81 @@ impl<'de> Deserialize<'de> for SkillResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "name" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "description",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "default_version" => crate::__private::put(
+                        "default_version" => crate::__private::field(
+                            &mut map,
                             &mut v_default_version,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "default_version",
                         )?,
-                        "latest_version" => crate::__private::put(
+                        "latest_version" => crate::__private::field(
+                            &mut map,
                             &mut v_latest_version,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "latest_version",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SkillResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::required(v_description, "description")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    default_version: crate::__private::required(
-                        v_default_version,
-                        "default_version",
-                    )?,
-                    latest_version: crate::__private::required(v_latest_version, "latest_version")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SkillResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::required(
+                            v_description,
+                            "description",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        default_version: crate::__private::required(
+                            v_default_version,
+                            "default_version",
+                            &mut missing,
+                        ),
+                        latest_version: crate::__private::required(
+                            v_latest_version,
+                            "latest_version",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -769,40 +858,51 @@ impl<'de> Deserialize<'de> for SkillVersionListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SkillVersionListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SkillVersionListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -869,52 +969,73 @@ impl<'de> Deserialize<'de> for SkillVersionResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "id" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "skill_id" => crate::__private::put(
+                        "skill_id" => crate::__private::field(
+                            &mut map,
                             &mut v_skill_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "skill_id",
                         )?,
-                        "version" => crate::__private::put(
+                        "version" => crate::__private::field(
+                            &mut map,
                             &mut v_version,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "version",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "description",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(SkillVersionResource {
-                    object: v_object.unwrap_or_default(),
-                    id: crate::__private::required(v_id, "id")?,
-                    skill_id: crate::__private::required(v_skill_id, "skill_id")?,
-                    version: crate::__private::required(v_version, "version")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    description: crate::__private::required(v_description, "description")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    SkillVersionResource {
+                        object: v_object.unwrap_or_default(),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        skill_id: crate::__private::required(v_skill_id, "skill_id", &mut missing),
+                        version: crate::__private::required(v_version, "version", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        description: crate::__private::required(
+                            v_description,
+                            "description",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

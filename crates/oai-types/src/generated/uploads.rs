@@ -32,7 +32,12 @@ impl<'de> Deserialize<'de> for AddUploadPartRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "data" => crate::__private::field(
+                            &mut map,
+                            &mut v_data,
+                            core::marker::PhantomData,
+                            "data",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -87,24 +92,30 @@ impl<'de> Deserialize<'de> for CompleteUploadRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "part_ids" => crate::__private::put(
+                        "part_ids" => crate::__private::field(
+                            &mut map,
                             &mut v_part_ids,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "part_ids",
                         )?,
-                        "md5" => crate::__private::put(
+                        "md5" => crate::__private::field(
+                            &mut map,
                             &mut v_md5,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "md5",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CompleteUploadRequest {
-                    part_ids: crate::__private::required(v_part_ids, "part_ids")?,
-                    md5: v_md5.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CompleteUploadRequest {
+                        part_ids: crate::__private::required(v_part_ids, "part_ids", &mut missing),
+                        md5: v_md5.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -162,42 +173,55 @@ impl<'de> Deserialize<'de> for CreateUploadRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
-                        "purpose" => crate::__private::put(
+                        "purpose" => crate::__private::field(
+                            &mut map,
                             &mut v_purpose,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "purpose",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "bytes",
                         )?,
-                        "mime_type" => crate::__private::put(
+                        "mime_type" => crate::__private::field(
+                            &mut map,
                             &mut v_mime_type,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "mime_type",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateUploadRequest {
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    purpose: crate::__private::required(v_purpose, "purpose")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    mime_type: crate::__private::required(v_mime_type, "mime_type")?,
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateUploadRequest {
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        purpose: crate::__private::required(v_purpose, "purpose", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        mime_type: crate::__private::required(
+                            v_mime_type,
+                            "mime_type",
+                            &mut missing,
+                        ),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -286,60 +310,87 @@ impl<'de> Deserialize<'de> for Upload {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
-                        "bytes" => crate::__private::put(
+                        "bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "bytes",
                         )?,
-                        "purpose" => crate::__private::put(
+                        "purpose" => crate::__private::field(
+                            &mut map,
                             &mut v_purpose,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "purpose",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "expires_at",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "file" => crate::__private::field(
+                            &mut map,
+                            &mut v_file,
+                            core::marker::PhantomData,
+                            "file",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Upload {
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    bytes: crate::__private::required(v_bytes, "bytes")?,
-                    purpose: crate::__private::required(v_purpose, "purpose")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
-                    object: v_object.unwrap_or_default(),
-                    file: v_file.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Upload {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        bytes: crate::__private::required(v_bytes, "bytes", &mut missing),
+                        purpose: crate::__private::required(v_purpose, "purpose", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        expires_at: crate::__private::required(
+                            v_expires_at,
+                            "expires_at",
+                            &mut missing,
+                        ),
+                        object: v_object.unwrap_or_default(),
+                        file: v_file.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -410,34 +461,52 @@ impl<'de> Deserialize<'de> for UploadPart {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "upload_id" => crate::__private::put(
+                        "upload_id" => crate::__private::field(
+                            &mut map,
                             &mut v_upload_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "upload_id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(UploadPart {
-                    id: crate::__private::required(v_id, "id")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    upload_id: crate::__private::required(v_upload_id, "upload_id")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    UploadPart {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        upload_id: crate::__private::required(
+                            v_upload_id,
+                            "upload_id",
+                            &mut missing,
+                        ),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

@@ -57,18 +57,28 @@ impl<'de> Deserialize<'de> for CreateVectorStoreFileBatchRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "files" => crate::__private::put(&mut v_files, map.next_value()?, "files")?,
-                        "chunking_strategy" => crate::__private::put(
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "files" => crate::__private::field(
+                            &mut map,
+                            &mut v_files,
+                            core::marker::PhantomData,
+                            "files",
+                        )?,
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -136,30 +146,37 @@ impl<'de> Deserialize<'de> for CreateVectorStoreFileRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "chunking_strategy" => crate::__private::put(
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVectorStoreFileRequest {
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
-                    attributes: v_attributes.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVectorStoreFileRequest {
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                        attributes: v_attributes.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -229,32 +246,42 @@ impl<'de> Deserialize<'de> for CreateVectorStoreRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "name" => crate::__private::put(
+                        "file_ids" => crate::__private::field(
+                            &mut map,
+                            &mut v_file_ids,
+                            core::marker::PhantomData,
+                            "file_ids",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "description" => crate::__private::put(
+                        "description" => crate::__private::field(
+                            &mut map,
                             &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "description",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "chunking_strategy" => crate::__private::put(
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -338,28 +365,37 @@ impl<'de> Deserialize<'de> for DeleteVectorStoreFileResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteVectorStoreFileResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteVectorStoreFileResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -411,28 +447,37 @@ impl<'de> Deserialize<'de> for DeleteVectorStoreResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "deleted" => crate::__private::put(
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeleteVectorStoreResponse {
-                    id: crate::__private::required(v_id, "id")?,
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    object: v_object.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeleteVectorStoreResponse {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -497,25 +542,36 @@ impl<'de> Deserialize<'de> for ListFilesInVectorStoreBatchParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
-                        "filter" => {
-                            crate::__private::put(&mut v_filter, map.next_value()?, "filter")?
-                        }
+                        "filter" => crate::__private::field(
+                            &mut map,
+                            &mut v_filter,
+                            core::marker::PhantomData,
+                            "filter",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -607,25 +663,36 @@ impl<'de> Deserialize<'de> for ListVectorStoreFilesParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
-                        "filter" => {
-                            crate::__private::put(&mut v_filter, map.next_value()?, "filter")?
-                        }
+                        "filter" => crate::__private::field(
+                            &mut map,
+                            &mut v_filter,
+                            core::marker::PhantomData,
+                            "filter",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -699,42 +766,51 @@ impl<'de> Deserialize<'de> for ListVectorStoreFilesResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListVectorStoreFilesResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListVectorStoreFilesResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -797,20 +873,28 @@ impl<'de> Deserialize<'de> for ListVectorStoresParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
-                        "before" => crate::__private::put(
+                        "before" => crate::__private::field(
+                            &mut map,
                             &mut v_before,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "before",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -881,42 +965,51 @@ impl<'de> Deserialize<'de> for ListVectorStoresResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
                             &mut v_object,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "object",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(ListVectorStoresResponse {
-                    object: crate::__private::required(v_object, "object")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::required(v_first_id, "first_id")?,
-                    last_id: crate::__private::required(v_last_id, "last_id")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    ListVectorStoresResponse {
+                        object: crate::__private::required(v_object, "object", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::required(v_first_id, "first_id", &mut missing),
+                        last_id: crate::__private::required(v_last_id, "last_id", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -964,7 +1057,12 @@ impl<'de> Deserialize<'de> for OtherChunkingStrategyResponseParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1018,20 +1116,30 @@ impl<'de> Deserialize<'de> for StaticChunkingStrategyRequestParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "static" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "static" => crate::__private::field(
+                            &mut map,
                             &mut v_static,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "static",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(StaticChunkingStrategyRequestParam {
-                    r#type: v_type.unwrap_or_default(),
-                    r#static: crate::__private::required(v_static, "static")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    StaticChunkingStrategyRequestParam {
+                        r#type: v_type.unwrap_or_default(),
+                        r#static: crate::__private::required(v_static, "static", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1079,20 +1187,30 @@ impl<'de> Deserialize<'de> for StaticChunkingStrategyResponseParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "static" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "static" => crate::__private::field(
+                            &mut map,
                             &mut v_static,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "static",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(StaticChunkingStrategyResponseParam {
-                    r#type: v_type.unwrap_or_default(),
-                    r#static: crate::__private::required(v_static, "static")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    StaticChunkingStrategyResponseParam {
+                        r#type: v_type.unwrap_or_default(),
+                        r#static: crate::__private::required(v_static, "static", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1137,9 +1255,10 @@ impl<'de> Deserialize<'de> for UpdateVectorStoreFileAttributesRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1201,19 +1320,24 @@ impl<'de> Deserialize<'de> for UpdateVectorStoreRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -1272,22 +1396,30 @@ impl<'de> Deserialize<'de> for VectorStoreExpirationAfter {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "anchor" => {
-                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
-                        }
-                        "days" => crate::__private::put(
+                        "anchor" => crate::__private::field(
+                            &mut map,
+                            &mut v_anchor,
+                            core::marker::PhantomData,
+                            "anchor",
+                        )?,
+                        "days" => crate::__private::field(
+                            &mut map,
                             &mut v_days,
-                            map.next_value_seed(crate::__private::UintSeed)?,
+                            crate::__private::UintSeed,
                             "days",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreExpirationAfter {
-                    anchor: v_anchor.unwrap_or_default(),
-                    days: crate::__private::required(v_days, "days")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreExpirationAfter {
+                        anchor: v_anchor.unwrap_or_default(),
+                        days: crate::__private::required(v_days, "days", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1347,49 +1479,70 @@ impl<'de> Deserialize<'de> for VectorStoreFileBatchObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "vector_store_id" => crate::__private::put(
+                        "vector_store_id" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "vector_store_id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "file_counts" => crate::__private::put(
+                        "file_counts" => crate::__private::field(
+                            &mut map,
                             &mut v_file_counts,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_counts",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreFileBatchObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    vector_store_id: crate::__private::required(
-                        v_vector_store_id,
-                        "vector_store_id",
-                    )?,
-                    status: crate::__private::required(v_status, "status")?,
-                    file_counts: crate::__private::required(v_file_counts, "file_counts")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreFileBatchObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        vector_store_id: crate::__private::required(
+                            v_vector_store_id,
+                            "vector_store_id",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        file_counts: crate::__private::required(
+                            v_file_counts,
+                            "file_counts",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1457,42 +1610,63 @@ impl<'de> Deserialize<'de> for VectorStoreFileBatchObjectFileCounts {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "in_progress" => crate::__private::put(
+                        "in_progress" => crate::__private::field(
+                            &mut map,
                             &mut v_in_progress,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "in_progress",
                         )?,
-                        "completed" => crate::__private::put(
+                        "completed" => crate::__private::field(
+                            &mut map,
                             &mut v_completed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completed",
                         )?,
-                        "failed" => crate::__private::put(
+                        "failed" => crate::__private::field(
+                            &mut map,
                             &mut v_failed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "failed",
                         )?,
-                        "cancelled" => crate::__private::put(
+                        "cancelled" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelled,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "cancelled",
                         )?,
-                        "total" => crate::__private::put(
+                        "total" => crate::__private::field(
+                            &mut map,
                             &mut v_total,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreFileBatchObjectFileCounts {
-                    in_progress: crate::__private::required(v_in_progress, "in_progress")?,
-                    completed: crate::__private::required(v_completed, "completed")?,
-                    failed: crate::__private::required(v_failed, "failed")?,
-                    cancelled: crate::__private::required(v_cancelled, "cancelled")?,
-                    total: crate::__private::required(v_total, "total")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreFileBatchObjectFileCounts {
+                        in_progress: crate::__private::required(
+                            v_in_progress,
+                            "in_progress",
+                            &mut missing,
+                        ),
+                        completed: crate::__private::required(
+                            v_completed,
+                            "completed",
+                            &mut missing,
+                        ),
+                        failed: crate::__private::required(v_failed, "failed", &mut missing),
+                        cancelled: crate::__private::required(
+                            v_cancelled,
+                            "cancelled",
+                            &mut missing,
+                        ),
+                        total: crate::__private::required(v_total, "total", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1564,34 +1738,44 @@ impl<'de> Deserialize<'de> for VectorStoreFileContentResponse {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next_page" => crate::__private::put(
+                        "next_page" => crate::__private::field(
+                            &mut map,
                             &mut v_next_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next_page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreFileContentResponse {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next_page: crate::__private::or_absent(v_next_page),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreFileContentResponse {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next_page: crate::__private::or_absent(v_next_page),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1643,14 +1827,16 @@ impl<'de> Deserialize<'de> for VectorStoreFileContentResponseDataItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
                             &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "type",
                         )?,
-                        "text" => crate::__private::put(
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -1732,67 +1918,91 @@ impl<'de> Deserialize<'de> for VectorStoreFileObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "usage_bytes" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "usage_bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_usage_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "usage_bytes",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "vector_store_id" => crate::__private::put(
+                        "vector_store_id" => crate::__private::field(
+                            &mut map,
                             &mut v_vector_store_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "vector_store_id",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "last_error" => crate::__private::put(
+                        "last_error" => crate::__private::field(
+                            &mut map,
                             &mut v_last_error,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "last_error",
                         )?,
-                        "chunking_strategy" => crate::__private::put(
+                        "chunking_strategy" => crate::__private::field(
+                            &mut map,
                             &mut v_chunking_strategy,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "chunking_strategy",
                         )?,
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreFileObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    vector_store_id: crate::__private::required(
-                        v_vector_store_id,
-                        "vector_store_id",
-                    )?,
-                    status: crate::__private::required(v_status, "status")?,
-                    last_error: crate::__private::or_absent(v_last_error),
-                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
-                    attributes: v_attributes.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreFileObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        usage_bytes: crate::__private::required(
+                            v_usage_bytes,
+                            "usage_bytes",
+                            &mut missing,
+                        ),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        vector_store_id: crate::__private::required(
+                            v_vector_store_id,
+                            "vector_store_id",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        last_error: crate::__private::or_absent(v_last_error),
+                        chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                        attributes: v_attributes.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1867,24 +2077,30 @@ impl<'de> Deserialize<'de> for VectorStoreFileObjectLastError {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreFileObjectLastError {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreFileObjectLastError {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1976,74 +2192,105 @@ impl<'de> Deserialize<'de> for VectorStoreObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "created_at" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "usage_bytes" => crate::__private::put(
+                        "usage_bytes" => crate::__private::field(
+                            &mut map,
                             &mut v_usage_bytes,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "usage_bytes",
                         )?,
-                        "file_counts" => crate::__private::put(
+                        "file_counts" => crate::__private::field(
+                            &mut map,
                             &mut v_file_counts,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "file_counts",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "expires_after" => crate::__private::put(
+                        "expires_after" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_after,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "expires_after",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "last_active_at" => crate::__private::put(
+                        "last_active_at" => crate::__private::field(
+                            &mut map,
                             &mut v_last_active_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "last_active_at",
                         )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
+                        "metadata" => crate::__private::field(
+                            &mut map,
+                            &mut v_metadata,
+                            core::marker::PhantomData,
+                            "metadata",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreObject {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
-                    file_counts: crate::__private::required(v_file_counts, "file_counts")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    expires_after: v_expires_after.unwrap_or_default(),
-                    expires_at: v_expires_at.unwrap_or_default(),
-                    last_active_at: crate::__private::or_absent(v_last_active_at),
-                    metadata: crate::__private::or_absent(v_metadata),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreObject {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        usage_bytes: crate::__private::required(
+                            v_usage_bytes,
+                            "usage_bytes",
+                            &mut missing,
+                        ),
+                        file_counts: crate::__private::required(
+                            v_file_counts,
+                            "file_counts",
+                            &mut missing,
+                        ),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        expires_after: v_expires_after.unwrap_or_default(),
+                        expires_at: v_expires_at.unwrap_or_default(),
+                        last_active_at: crate::__private::or_absent(v_last_active_at),
+                        metadata: crate::__private::or_absent(v_metadata),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2121,42 +2368,63 @@ impl<'de> Deserialize<'de> for VectorStoreObjectFileCounts {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "in_progress" => crate::__private::put(
+                        "in_progress" => crate::__private::field(
+                            &mut map,
                             &mut v_in_progress,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "in_progress",
                         )?,
-                        "completed" => crate::__private::put(
+                        "completed" => crate::__private::field(
+                            &mut map,
                             &mut v_completed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "completed",
                         )?,
-                        "failed" => crate::__private::put(
+                        "failed" => crate::__private::field(
+                            &mut map,
                             &mut v_failed,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "failed",
                         )?,
-                        "cancelled" => crate::__private::put(
+                        "cancelled" => crate::__private::field(
+                            &mut map,
                             &mut v_cancelled,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "cancelled",
                         )?,
-                        "total" => crate::__private::put(
+                        "total" => crate::__private::field(
+                            &mut map,
                             &mut v_total,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "total",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreObjectFileCounts {
-                    in_progress: crate::__private::required(v_in_progress, "in_progress")?,
-                    completed: crate::__private::required(v_completed, "completed")?,
-                    failed: crate::__private::required(v_failed, "failed")?,
-                    cancelled: crate::__private::required(v_cancelled, "cancelled")?,
-                    total: crate::__private::required(v_total, "total")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreObjectFileCounts {
+                        in_progress: crate::__private::required(
+                            v_in_progress,
+                            "in_progress",
+                            &mut missing,
+                        ),
+                        completed: crate::__private::required(
+                            v_completed,
+                            "completed",
+                            &mut missing,
+                        ),
+                        failed: crate::__private::required(v_failed, "failed", &mut missing),
+                        cancelled: crate::__private::required(
+                            v_cancelled,
+                            "cancelled",
+                            &mut missing,
+                        ),
+                        total: crate::__private::required(v_total, "total", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2237,40 +2505,51 @@ impl<'de> Deserialize<'de> for VectorStoreSearchRequest {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "query" => crate::__private::put(
+                        "query" => crate::__private::field(
+                            &mut map,
                             &mut v_query,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "query",
                         )?,
-                        "rewrite_query" => crate::__private::put(
+                        "rewrite_query" => crate::__private::field(
+                            &mut map,
                             &mut v_rewrite_query,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "rewrite_query",
                         )?,
-                        "max_num_results" => crate::__private::put(
+                        "max_num_results" => crate::__private::field(
+                            &mut map,
                             &mut v_max_num_results,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "max_num_results",
                         )?,
-                        "filters" => {
-                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
-                        }
-                        "ranking_options" => crate::__private::put(
+                        "filters" => crate::__private::field(
+                            &mut map,
+                            &mut v_filters,
+                            core::marker::PhantomData,
+                            "filters",
+                        )?,
+                        "ranking_options" => crate::__private::field(
+                            &mut map,
                             &mut v_ranking_options,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "ranking_options",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreSearchRequest {
-                    query: crate::__private::required(v_query, "query")?,
-                    rewrite_query: v_rewrite_query.unwrap_or_default(),
-                    max_num_results: v_max_num_results.unwrap_or_default(),
-                    filters: v_filters.unwrap_or_default(),
-                    ranking_options: v_ranking_options.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreSearchRequest {
+                        query: crate::__private::required(v_query, "query", &mut missing),
+                        rewrite_query: v_rewrite_query.unwrap_or_default(),
+                        max_num_results: v_max_num_results.unwrap_or_default(),
+                        filters: v_filters.unwrap_or_default(),
+                        ranking_options: v_ranking_options.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2359,12 +2638,16 @@ impl<'de> Deserialize<'de> for VectorStoreSearchRequestRankingOptions {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "ranker" => {
-                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
-                        }
-                        "score_threshold" => crate::__private::put(
+                        "ranker" => crate::__private::field(
+                            &mut map,
+                            &mut v_ranker,
+                            core::marker::PhantomData,
+                            "ranker",
+                        )?,
+                        "score_threshold" => crate::__private::field(
+                            &mut map,
                             &mut v_score_threshold,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "score_threshold",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -2434,20 +2717,30 @@ impl<'de> Deserialize<'de> for VectorStoreSearchResultContentObject {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
+                        "text" => crate::__private::field(
+                            &mut map,
                             &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "text",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreSearchResultContentObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreSearchResultContentObject {
+                        r#type: v_type.unwrap_or_default(),
+                        text: crate::__private::required(v_text, "text", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2505,42 +2798,51 @@ impl<'de> Deserialize<'de> for VectorStoreSearchResultItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "file_id",
                         )?,
-                        "filename" => crate::__private::put(
+                        "filename" => crate::__private::field(
+                            &mut map,
                             &mut v_filename,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "filename",
                         )?,
-                        "score" => crate::__private::put(
+                        "score" => crate::__private::field(
+                            &mut map,
                             &mut v_score,
-                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            crate::__private::FloatSeed,
                             "score",
                         )?,
-                        "attributes" => crate::__private::put(
+                        "attributes" => crate::__private::field(
+                            &mut map,
                             &mut v_attributes,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "attributes",
                         )?,
-                        "content" => crate::__private::put(
+                        "content" => crate::__private::field(
+                            &mut map,
                             &mut v_content,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "content",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreSearchResultItem {
-                    file_id: crate::__private::required(v_file_id, "file_id")?,
-                    filename: crate::__private::required(v_filename, "filename")?,
-                    score: crate::__private::required(v_score, "score")?,
-                    attributes: crate::__private::or_absent(v_attributes),
-                    content: crate::__private::required(v_content, "content")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreSearchResultItem {
+                        file_id: crate::__private::required(v_file_id, "file_id", &mut missing),
+                        filename: crate::__private::required(v_filename, "filename", &mut missing),
+                        score: crate::__private::required(v_score, "score", &mut missing),
+                        attributes: crate::__private::or_absent(v_attributes),
+                        content: crate::__private::required(v_content, "content", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -2601,40 +2903,55 @@ impl<'de> Deserialize<'de> for VectorStoreSearchResultsPage {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "search_query" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "search_query" => crate::__private::field(
+                            &mut map,
                             &mut v_search_query,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "search_query",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
-                        "next_page" => crate::__private::put(
+                        "next_page" => crate::__private::field(
+                            &mut map,
                             &mut v_next_page,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "next_page",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VectorStoreSearchResultsPage {
-                    object: v_object.unwrap_or_default(),
-                    search_query: crate::__private::required(v_search_query, "search_query")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    next_page: crate::__private::or_absent(v_next_page),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VectorStoreSearchResultsPage {
+                        object: v_object.unwrap_or_default(),
+                        search_query: crate::__private::required(
+                            v_search_query,
+                            "search_query",
+                            &mut missing,
+                        ),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        next_page: crate::__private::or_absent(v_next_page),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

@@ -36,20 +36,30 @@ impl<'de> Deserialize<'de> for CreateVideoCharacterBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "video" => crate::__private::put(&mut v_video, map.next_value()?, "video")?,
-                        "name" => crate::__private::put(
+                        "video" => crate::__private::field(
+                            &mut map,
+                            &mut v_video,
+                            core::marker::PhantomData,
+                            "video",
+                        )?,
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoCharacterBody {
-                    video: crate::__private::present(v_video, "video")?,
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoCharacterBody {
+                        video: crate::__private::present(v_video, "video")?,
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -98,24 +108,30 @@ impl<'de> Deserialize<'de> for CreateVideoEditJsonBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "video" => crate::__private::put(
+                        "video" => crate::__private::field(
+                            &mut map,
                             &mut v_video,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "video",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoEditJsonBody {
-                    video: crate::__private::required(v_video, "video")?,
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoEditJsonBody {
+                        video: crate::__private::required(v_video, "video", &mut missing),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -164,24 +180,30 @@ impl<'de> Deserialize<'de> for CreateVideoEditMultipartBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "video" => crate::__private::put(
+                        "video" => crate::__private::field(
+                            &mut map,
                             &mut v_video,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "video",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoEditMultipartBody {
-                    video: crate::__private::required(v_video, "video")?,
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoEditMultipartBody {
+                        video: crate::__private::required(v_video, "video", &mut missing),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -243,30 +265,37 @@ impl<'de> Deserialize<'de> for CreateVideoExtendJsonBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "video" => crate::__private::put(
+                        "video" => crate::__private::field(
+                            &mut map,
                             &mut v_video,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "video",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "seconds" => crate::__private::put(
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoExtendJsonBody {
-                    video: crate::__private::required(v_video, "video")?,
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoExtendJsonBody {
+                        video: crate::__private::required(v_video, "video", &mut missing),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -319,30 +348,37 @@ impl<'de> Deserialize<'de> for CreateVideoExtendMultipartBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "video" => crate::__private::put(
+                        "video" => crate::__private::field(
+                            &mut map,
                             &mut v_video,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "video",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "seconds" => crate::__private::put(
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "seconds",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoExtendMultipartBody {
-                    video: crate::__private::required(v_video, "video")?,
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoExtendMultipartBody {
+                        video: crate::__private::required(v_video, "video", &mut missing),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -415,32 +451,51 @@ impl<'de> Deserialize<'de> for CreateVideoJsonBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "prompt" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "input_reference" => crate::__private::put(
+                        "input_reference" => crate::__private::field(
+                            &mut map,
                             &mut v_input_reference,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_reference",
                         )?,
-                        "seconds" => {
-                            crate::__private::put(&mut v_seconds, map.next_value()?, "seconds")?
-                        }
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
+                            &mut v_seconds,
+                            core::marker::PhantomData,
+                            "seconds",
+                        )?,
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoJsonBody {
-                    model: v_model.unwrap_or_default(),
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    input_reference: v_input_reference.unwrap_or_default(),
-                    seconds: v_seconds.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoJsonBody {
+                        model: v_model.unwrap_or_default(),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        input_reference: v_input_reference.unwrap_or_default(),
+                        seconds: v_seconds.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -507,32 +562,51 @@ impl<'de> Deserialize<'de> for CreateVideoMultipartBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
-                        "prompt" => crate::__private::put(
+                        "model" => crate::__private::field(
+                            &mut map,
+                            &mut v_model,
+                            core::marker::PhantomData,
+                            "model",
+                        )?,
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
-                        "input_reference" => crate::__private::put(
+                        "input_reference" => crate::__private::field(
+                            &mut map,
                             &mut v_input_reference,
-                            map.next_value()?,
+                            core::marker::PhantomData,
                             "input_reference",
                         )?,
-                        "seconds" => {
-                            crate::__private::put(&mut v_seconds, map.next_value()?, "seconds")?
-                        }
-                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "seconds" => crate::__private::field(
+                            &mut map,
+                            &mut v_seconds,
+                            core::marker::PhantomData,
+                            "seconds",
+                        )?,
+                        "size" => crate::__private::field(
+                            &mut map,
+                            &mut v_size,
+                            core::marker::PhantomData,
+                            "size",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoMultipartBody {
-                    model: v_model.unwrap_or_default(),
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    input_reference: v_input_reference.unwrap_or_default(),
-                    seconds: v_seconds.unwrap_or_default(),
-                    size: v_size.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoMultipartBody {
+                        model: v_model.unwrap_or_default(),
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        input_reference: v_input_reference.unwrap_or_default(),
+                        seconds: v_seconds.unwrap_or_default(),
+                        size: v_size.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -592,18 +666,23 @@ impl<'de> Deserialize<'de> for CreateVideoRemixBody {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "prompt",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(CreateVideoRemixBody {
-                    prompt: crate::__private::required(v_prompt, "prompt")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    CreateVideoRemixBody {
+                        prompt: crate::__private::required(v_prompt, "prompt", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -654,28 +733,37 @@ impl<'de> Deserialize<'de> for DeletedVideoResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "deleted" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::field(
+                            &mut map,
                             &mut v_deleted,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "deleted",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(DeletedVideoResource {
-                    object: v_object.unwrap_or_default(),
-                    deleted: crate::__private::required(v_deleted, "deleted")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    DeletedVideoResource {
+                        object: v_object.unwrap_or_default(),
+                        deleted: crate::__private::required(v_deleted, "deleted", &mut missing),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -724,24 +812,30 @@ impl<'de> Deserialize<'de> for Error2 {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "code" => crate::__private::put(
+                        "code" => crate::__private::field(
+                            &mut map,
                             &mut v_code,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "code",
                         )?,
-                        "message" => crate::__private::put(
+                        "message" => crate::__private::field(
+                            &mut map,
                             &mut v_message,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "message",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(Error2 {
-                    code: crate::__private::required(v_code, "code")?,
-                    message: crate::__private::required(v_message, "message")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    Error2 {
+                        code: crate::__private::required(v_code, "code", &mut missing),
+                        message: crate::__private::required(v_message, "message", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -792,14 +886,16 @@ impl<'de> Deserialize<'de> for ImageRefParam2 {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "image_url" => crate::__private::put(
+                        "image_url" => crate::__private::field(
+                            &mut map,
                             &mut v_image_url,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "image_url",
                         )?,
-                        "file_id" => crate::__private::put(
+                        "file_id" => crate::__private::field(
+                            &mut map,
                             &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "file_id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -864,15 +960,22 @@ impl<'de> Deserialize<'de> for ListVideosParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "limit" => crate::__private::put(
+                        "limit" => crate::__private::field(
+                            &mut map,
                             &mut v_limit,
-                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            crate::__private::OptUintSeed,
                             "limit",
                         )?,
-                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
-                        "after" => crate::__private::put(
+                        "order" => crate::__private::field(
+                            &mut map,
+                            &mut v_order,
+                            core::marker::PhantomData,
+                            "order",
+                        )?,
+                        "after" => crate::__private::field(
+                            &mut map,
                             &mut v_after,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "after",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
@@ -930,9 +1033,12 @@ impl<'de> Deserialize<'de> for RetrieveVideoContentParams {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "variant" => {
-                            crate::__private::put(&mut v_variant, map.next_value()?, "variant")?
-                        }
+                        "variant" => crate::__private::field(
+                            &mut map,
+                            &mut v_variant,
+                            core::marker::PhantomData,
+                            "variant",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -989,30 +1095,41 @@ impl<'de> Deserialize<'de> for VideoCharacterResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "id",
                         )?,
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "name",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VideoCharacterResource {
-                    id: crate::__private::or_absent(v_id),
-                    name: crate::__private::or_absent(v_name),
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VideoCharacterResource {
+                        id: crate::__private::or_absent(v_id),
+                        name: crate::__private::or_absent(v_name),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1083,40 +1200,51 @@ impl<'de> Deserialize<'de> for VideoListResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "data" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "first_id" => crate::__private::put(
+                        "first_id" => crate::__private::field(
+                            &mut map,
                             &mut v_first_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "first_id",
                         )?,
-                        "last_id" => crate::__private::put(
+                        "last_id" => crate::__private::field(
+                            &mut map,
                             &mut v_last_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "last_id",
                         )?,
-                        "has_more" => crate::__private::put(
+                        "has_more" => crate::__private::field(
+                            &mut map,
                             &mut v_has_more,
-                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            crate::__private::BoolSeed,
                             "has_more",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VideoListResource {
-                    object: v_object.unwrap_or_default(),
-                    data: crate::__private::required(v_data, "data")?,
-                    first_id: crate::__private::or_absent(v_first_id),
-                    last_id: crate::__private::or_absent(v_last_id),
-                    has_more: crate::__private::required(v_has_more, "has_more")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VideoListResource {
+                        object: v_object.unwrap_or_default(),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        first_id: crate::__private::or_absent(v_first_id),
+                        last_id: crate::__private::or_absent(v_last_id),
+                        has_more: crate::__private::required(v_has_more, "has_more", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1180,18 +1308,23 @@ impl<'de> Deserialize<'de> for VideoReferenceInputParam {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VideoReferenceInputParam {
-                    id: crate::__private::required(v_id, "id")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VideoReferenceInputParam {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1272,84 +1405,111 @@ impl<'de> Deserialize<'de> for VideoResource {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "model" => crate::__private::put(
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "model" => crate::__private::field(
+                            &mut map,
                             &mut v_model,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "model",
                         )?,
-                        "status" => crate::__private::put(
+                        "status" => crate::__private::field(
+                            &mut map,
                             &mut v_status,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "status",
                         )?,
-                        "progress" => crate::__private::put(
+                        "progress" => crate::__private::field(
+                            &mut map,
                             &mut v_progress,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "progress",
                         )?,
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "completed_at" => crate::__private::put(
+                        "completed_at" => crate::__private::field(
+                            &mut map,
                             &mut v_completed_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "completed_at",
                         )?,
-                        "expires_at" => crate::__private::put(
+                        "expires_at" => crate::__private::field(
+                            &mut map,
                             &mut v_expires_at,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            crate::__private::OptIntSeed,
                             "expires_at",
                         )?,
-                        "prompt" => crate::__private::put(
+                        "prompt" => crate::__private::field(
+                            &mut map,
                             &mut v_prompt,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "prompt",
                         )?,
-                        "size" => crate::__private::put(
+                        "size" => crate::__private::field(
+                            &mut map,
                             &mut v_size,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "size",
                         )?,
-                        "seconds" => crate::__private::put(
+                        "seconds" => crate::__private::field(
+                            &mut map,
                             &mut v_seconds,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "seconds",
                         )?,
-                        "remixed_from_video_id" => crate::__private::put(
+                        "remixed_from_video_id" => crate::__private::field(
+                            &mut map,
                             &mut v_remixed_from_video_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            crate::__private::OptTextSeed,
                             "remixed_from_video_id",
                         )?,
-                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        "error" => crate::__private::field(
+                            &mut map,
+                            &mut v_error,
+                            core::marker::PhantomData,
+                            "error",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(VideoResource {
-                    id: crate::__private::required(v_id, "id")?,
-                    object: v_object.unwrap_or_default(),
-                    model: crate::__private::required(v_model, "model")?,
-                    status: crate::__private::required(v_status, "status")?,
-                    progress: crate::__private::required(v_progress, "progress")?,
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    completed_at: crate::__private::or_absent(v_completed_at),
-                    expires_at: crate::__private::or_absent(v_expires_at),
-                    prompt: crate::__private::or_absent(v_prompt),
-                    size: crate::__private::required(v_size, "size")?,
-                    seconds: crate::__private::required(v_seconds, "seconds")?,
-                    remixed_from_video_id: crate::__private::or_absent(v_remixed_from_video_id),
-                    error: crate::__private::or_absent(v_error),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    VideoResource {
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        model: crate::__private::required(v_model, "model", &mut missing),
+                        status: crate::__private::required(v_status, "status", &mut missing),
+                        progress: crate::__private::required(v_progress, "progress", &mut missing),
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        completed_at: crate::__private::or_absent(v_completed_at),
+                        expires_at: crate::__private::or_absent(v_expires_at),
+                        prompt: crate::__private::or_absent(v_prompt),
+                        size: crate::__private::required(v_size, "size", &mut missing),
+                        seconds: crate::__private::required(v_seconds, "seconds", &mut missing),
+                        remixed_from_video_id: crate::__private::or_absent(v_remixed_from_video_id),
+                        error: crate::__private::or_absent(v_error),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)

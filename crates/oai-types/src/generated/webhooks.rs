@@ -45,36 +45,55 @@ impl<'de> Deserialize<'de> for WebhookBatchCancelled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookBatchCancelled {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookBatchCancelled {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -138,36 +157,55 @@ impl<'de> Deserialize<'de> for WebhookBatchCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookBatchCompleted {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookBatchCompleted {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -231,36 +269,55 @@ impl<'de> Deserialize<'de> for WebhookBatchExpired {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookBatchExpired {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookBatchExpired {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -324,36 +381,55 @@ impl<'de> Deserialize<'de> for WebhookBatchFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookBatchFailed {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookBatchFailed {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -417,36 +493,55 @@ impl<'de> Deserialize<'de> for WebhookEvalRunCanceled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookEvalRunCanceled {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookEvalRunCanceled {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -510,36 +605,55 @@ impl<'de> Deserialize<'de> for WebhookEvalRunFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookEvalRunFailed {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookEvalRunFailed {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -603,36 +717,55 @@ impl<'de> Deserialize<'de> for WebhookEvalRunSucceeded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookEvalRunSucceeded {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookEvalRunSucceeded {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -696,36 +829,55 @@ impl<'de> Deserialize<'de> for WebhookFineTuningJobCancelled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookFineTuningJobCancelled {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookFineTuningJobCancelled {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -789,36 +941,55 @@ impl<'de> Deserialize<'de> for WebhookFineTuningJobFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookFineTuningJobFailed {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookFineTuningJobFailed {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -882,36 +1053,55 @@ impl<'de> Deserialize<'de> for WebhookFineTuningJobSucceeded {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookFineTuningJobSucceeded {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookFineTuningJobSucceeded {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -975,36 +1165,55 @@ impl<'de> Deserialize<'de> for WebhookLiveCallIncoming {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookLiveCallIncoming {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookLiveCallIncoming {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1056,24 +1265,38 @@ impl<'de> Deserialize<'de> for WebhookLiveCallIncomingData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "session_id" => crate::__private::put(
+                        "session_id" => crate::__private::field(
+                            &mut map,
                             &mut v_session_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "session_id",
                         )?,
-                        "sip_headers" => crate::__private::put(
+                        "sip_headers" => crate::__private::field(
+                            &mut map,
                             &mut v_sip_headers,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sip_headers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookLiveCallIncomingData {
-                    session_id: crate::__private::required(v_session_id, "session_id")?,
-                    sip_headers: crate::__private::required(v_sip_headers, "sip_headers")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookLiveCallIncomingData {
+                        session_id: crate::__private::required(
+                            v_session_id,
+                            "session_id",
+                            &mut missing,
+                        ),
+                        sip_headers: crate::__private::required(
+                            v_sip_headers,
+                            "sip_headers",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1121,24 +1344,30 @@ impl<'de> Deserialize<'de> for WebhookLiveCallIncomingDataSipHeadersItem {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
+                        "name" => crate::__private::field(
+                            &mut map,
                             &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "name",
                         )?,
-                        "value" => crate::__private::put(
+                        "value" => crate::__private::field(
+                            &mut map,
                             &mut v_value,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "value",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookLiveCallIncomingDataSipHeadersItem {
-                    name: crate::__private::required(v_name, "name")?,
-                    value: crate::__private::required(v_value, "value")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookLiveCallIncomingDataSipHeadersItem {
+                        name: crate::__private::required(v_name, "name", &mut missing),
+                        value: crate::__private::required(v_value, "value", &mut missing),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1196,36 +1425,55 @@ impl<'de> Deserialize<'de> for WebhookRealtimeCallIncoming {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookRealtimeCallIncoming {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookRealtimeCallIncoming {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1277,24 +1525,34 @@ impl<'de> Deserialize<'de> for WebhookRealtimeCallIncomingData {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "call_id" => crate::__private::put(
+                        "call_id" => crate::__private::field(
+                            &mut map,
                             &mut v_call_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "call_id",
                         )?,
-                        "sip_headers" => crate::__private::put(
+                        "sip_headers" => crate::__private::field(
+                            &mut map,
                             &mut v_sip_headers,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "sip_headers",
                         )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookRealtimeCallIncomingData {
-                    call_id: crate::__private::required(v_call_id, "call_id")?,
-                    sip_headers: crate::__private::required(v_sip_headers, "sip_headers")?,
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookRealtimeCallIncomingData {
+                        call_id: crate::__private::required(v_call_id, "call_id", &mut missing),
+                        sip_headers: crate::__private::required(
+                            v_sip_headers,
+                            "sip_headers",
+                            &mut missing,
+                        ),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1355,36 +1613,55 @@ impl<'de> Deserialize<'de> for WebhookResponseCancelled {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookResponseCancelled {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookResponseCancelled {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1448,36 +1725,55 @@ impl<'de> Deserialize<'de> for WebhookResponseCompleted {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookResponseCompleted {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookResponseCompleted {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1541,36 +1837,55 @@ impl<'de> Deserialize<'de> for WebhookResponseFailed {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookResponseFailed {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookResponseFailed {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
@@ -1634,36 +1949,55 @@ impl<'de> Deserialize<'de> for WebhookResponseIncomplete {
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "created_at" => crate::__private::put(
+                        "created_at" => crate::__private::field(
+                            &mut map,
                             &mut v_created_at,
-                            map.next_value_seed(crate::__private::IntSeed)?,
+                            crate::__private::IntSeed,
                             "created_at",
                         )?,
-                        "id" => crate::__private::put(
+                        "id" => crate::__private::field(
+                            &mut map,
                             &mut v_id,
-                            map.next_value_seed(crate::__private::TextSeed)?,
+                            crate::__private::TextSeed,
                             "id",
                         )?,
-                        "data" => crate::__private::put(
+                        "data" => crate::__private::field(
+                            &mut map,
                             &mut v_data,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            crate::__private::OrEmptySeed::NEW,
                             "data",
                         )?,
-                        "object" => {
-                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
-                        }
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => crate::__private::field(
+                            &mut map,
+                            &mut v_object,
+                            core::marker::PhantomData,
+                            "object",
+                        )?,
+                        "type" => crate::__private::field(
+                            &mut map,
+                            &mut v_type,
+                            core::marker::PhantomData,
+                            "type",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(WebhookResponseIncomplete {
-                    created_at: crate::__private::required(v_created_at, "created_at")?,
-                    id: crate::__private::required(v_id, "id")?,
-                    data: crate::__private::required(v_data, "data")?,
-                    object: v_object.unwrap_or_default(),
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
+                let mut missing = None;
+                crate::__private::finish(
+                    WebhookResponseIncomplete {
+                        created_at: crate::__private::required(
+                            v_created_at,
+                            "created_at",
+                            &mut missing,
+                        ),
+                        id: crate::__private::required(v_id, "id", &mut missing),
+                        data: crate::__private::required(v_data, "data", &mut missing),
+                        object: v_object.unwrap_or_default(),
+                        r#type: v_type.unwrap_or_default(),
+                        extra,
+                    },
+                    missing,
+                )
             }
         }
         deserializer.deserialize_map(Visit)
