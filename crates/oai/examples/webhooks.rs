@@ -4,7 +4,7 @@
 //! Uses `OPENAI_WEBHOOK_SECRET` when it is set, else a demo secret.
 //!
 //! ```sh
-//! cargo run -p oai --example webhooks
+//! cargo run -p oai --example webhooks --features webhooks
 //! ```
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -82,6 +82,13 @@
 //! - [`Config::azure`]: Azure OpenAI with the same `Client` API;
 //! - `realtime` (feature `realtime-ws`, not in the defaults): the realtime
 //!   API over a WebSocket, typed events, audio and tool calls.
+//!
+//! Each API area is a cargo feature. The defaults are the areas most
+//! programs call (chat, responses, completions, embeddings, models, files,
+//! uploads, images, audio, moderations, batches, vector stores,
+//! conversations) with `structured` and `tools`; `full` adds admin,
+//! assistants, chatkit, containers, evals, fine-tuning, realtime, skills,
+//! videos and webhooks: every operation of the API.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
