@@ -52,8 +52,8 @@ pub mod __private {
     };
     pub use crate::tolerant::{
         BoolSeed, Empty, FloatSeed, IntSeed, Key, OptIntSeed, OptTextSeed, OptUintSeed,
-        OrEmptySeed, TOLERANT, TextSeed, UintSeed, field, finish, keep, or_absent, present, required,
-        set_tolerated, tolerated, try_exact_variant, try_tolerant_variant,
+        OrEmptySeed, TOLERANT, TextSeed, UintSeed, field, finish, keep, or_absent, present,
+        required, set_tolerated, tolerated, try_exact_variant, try_tolerant_variant,
     };
     pub use serde;
     pub use serde_json;

@@ -87,5 +87,8 @@ fn a_wrong_kind_inside_is_an_error_naming_the_field_type() {
         read(r#"{"prompt_tokens":"many","completion_tokens":0,"total_tokens":0}"#).unwrap_err();
     // Tolerant reading says "integer"; `--cfg oai_strict` is serde's own
     // `i64` reader.
-    assert!(err.contains("integer") || err.contains("expected i64"), "{err}");
+    assert!(
+        err.contains("integer") || err.contains("expected i64"),
+        "{err}"
+    );
 }
