@@ -26,6 +26,7 @@
 pub mod const_str;
 mod embedding_vector;
 mod extra;
+mod fields;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod generated;
@@ -46,6 +47,7 @@ pub use shorthand::NotAnObject;
 /// Paths the macro expansions use; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::fields::{Fields, fields};
     pub use crate::support::{
         StringEnum, TagFirst, Tagged, WithTag, deserialize_string_enum, deserialize_tagged,
         read_value, string_enum_from_str, string_enum_from_string, unknown_tag,

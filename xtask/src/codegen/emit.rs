@@ -104,8 +104,8 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
                 || derives_default(model, &t.name, &mut BTreeSet::new());
             let _ = writeln!(
                 out,
-                "#[derive(Debug, Clone, PartialEq, {}Serialize)]",
-                if default { "Default, " } else { "" }
+                "#[derive(Debug, Clone, PartialEq{})]",
+                if default { ", Default" } else { "" }
             );
             let _ = writeln!(out, "pub struct {} {{", t.name);
             for f in fields {
@@ -349,19 +349,8 @@ fn struct_deserialize(out: &mut String, name: &str, fields: &[Field]) {
 
 fn field(out: &mut String, f: &Field) {
     doc(out, &f.doc);
-    // Serialization only: reading is the struct's own `Deserialize`
-    // (`struct_deserialize`).
-    let mut attrs = Vec::new();
-    let plain = f.name.trim_start_matches("r#");
-    if plain != f.wire {
-        attrs.push(format!("rename = {:?}", f.wire));
-    }
-    if f.option && f.skip_none {
-        attrs.push("skip_serializing_if = \"Option::is_none\"".into());
-    }
-    if !attrs.is_empty() {
-        let _ = writeln!(out, "#[serde({})]", attrs.join(", "));
-    }
+    // No serde attributes: both directions are the struct's own impls
+    // (`struct_serialize`, `struct_deserialize`).
     let _ = writeln!(out, "pub {}: {},", f.name, field_ty(f));
 }
 
@@ -371,8 +360,39 @@ fn extra_field(out: &mut String) {
     out.push_str(
         "/// Fields this type does not name, as the server sent them (a vendor's \
          additions, or what the API added after this crate was generated); \
-         serialized back as they are.\n#[serde(flatten)]\npub extra: crate::Extra,\n",
+         serialized back as they are.\npub extra: crate::Extra,\n",
     );
+}
+
+/// A struct's `Serialize`: a map of its fields under their wire names in
+/// declaration order (an optional field left out when `None`), then `extra`'s
+/// (see `oai_types::fields`). One plain call per field: no early return but
+/// the last, which keeps the type and borrow checking of the generated crate
+/// small (the derive's `?` per field was most of it).
+pub(super) fn serialize_impl(t: &TypeDef) -> Option<String> {
+    let Kind::Struct(fields) = &t.kind else {
+        return None;
+    };
+    let mut out = format!(
+        "#[allow(deprecated)]\nimpl Serialize for {} {{\n\
+         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n",
+        t.name
+    );
+    if fields.is_empty() {
+        out.push_str("let map = crate::__private::fields(serializer)?;\n");
+    } else {
+        out.push_str("let mut map = crate::__private::fields(serializer)?;\n");
+    }
+    for f in fields {
+        let how = if f.option && f.skip_none {
+            "some"
+        } else {
+            "field"
+        };
+        let _ = writeln!(out, "map.{how}({:?}, &self.{});", f.wire, f.name);
+    }
+    out.push_str("map.end(&self.extra)\n}\n}\n\n");
+    Some(out)
 }
 
 /// `Empty` of a struct: every field empty.
@@ -561,6 +581,7 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
             .or_insert_with(|| format!("{HEADER}{prelude}"));
         let mut items = vec![String::new()];
         type_def(model, t, &mut items[0]);
+        items.extend(serialize_impl(t));
         items.extend(deserialize_impl(t));
         items.extend(empty_impl(t));
         items.extend(conversions(t));

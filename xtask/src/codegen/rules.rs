@@ -5,7 +5,7 @@
 //! constant `type`, untagged), and tolerant decoding (how a required field is
 //! read and settled when absent).
 
-use super::emit::{deserialize_impl, type_def};
+use super::emit::{deserialize_impl, serialize_impl, type_def};
 use super::model::{Kind, Model, Ty, TypeDef};
 use super::spec::parse;
 
@@ -166,15 +166,41 @@ fn required_fields_read_tolerantly_and_settle_when_absent() {
         assert!(text.contains("IntSeed"), "{text}");
         assert!(text.contains("OptTextSeed"), "{text}");
         // An absent required field is settled by one helper (the empty
-        // value when tolerant, an error when strict); unknown keys are kept.
-        assert!(text.contains("required(v_count, \"count\")"), "{text}");
+        // value when tolerant; when strict, the first one missing is the
+        // error `finish` returns); unknown keys are kept.
+        assert!(
+            text.contains("required(v_count, \"count\", &mut missing)"),
+            "{text}"
+        );
+        assert!(text.contains("finish(ListB {"), "{text}");
+        // One call per field read, no early return but its own.
+        assert!(text.contains("field(&mut map, &mut v_count,"), "{text}");
         assert!(text.contains("keep(&mut extra"), "{text}");
-        // The struct derives only Serialize; the read side is this impl.
+        // Neither side is derived: both are the generator's impls.
         let mut def = String::new();
         type_def(m, ty(m, "ListB"), &mut def);
         assert!(
-            def.contains("Serialize") && !def.contains("Deserialize)]"),
+            !def.contains("Serialize") && !def.contains("#[serde"),
             "{def}"
         );
+    });
+}
+
+#[test]
+fn structs_serialize_each_field_by_its_wire_name_optional_ones_when_some() {
+    with_model(|m| {
+        let text = serialize_impl(ty(m, "ListB")).unwrap_or_default();
+        // Declaration order, a required field always, an optional one only
+        // when `Some`, then the kept unknown fields.
+        let count = text.find("map.field(\"count\", &self.count);");
+        let label = text.find("map.some(\"label\", &self.label);");
+        let end = text.find("map.end(&self.extra)");
+        assert!(
+            count.is_some() && label.is_some() && end.is_some(),
+            "{text}"
+        );
+        assert!(count < label && label < end, "{text}");
+        // One early return: starting the map.
+        assert_eq!(text.matches('?').count(), 1, "{text}");
     });
 }

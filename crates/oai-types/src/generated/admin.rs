@@ -6,14 +6,13 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AdminApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminApiKey {
     /// `object`, required.
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `redacted_value`, required.
     pub redacted_value: String,
@@ -22,13 +21,27 @@ pub struct AdminApiKey {
     /// `expires_at`, required, nullable.
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
     pub owner: AdminApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.some("name", &self.name);
+        map.field("redacted_value", &self.redacted_value);
+        map.field("created_at", &self.created_at);
+        map.field("expires_at", &self.expires_at);
+        map.some("last_used_at", &self.last_used_at);
+        map.field("owner", &self.owner);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -162,14 +175,13 @@ impl Empty for AdminApiKey {
 }
 
 /// The `AdminApiKeyCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminApiKeyCreateResponse {
     /// `object`, required.
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `redacted_value`, required.
     pub redacted_value: String,
@@ -178,7 +190,6 @@ pub struct AdminApiKeyCreateResponse {
     /// `expires_at`, required, nullable.
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
     pub owner: AdminApiKeyCreateResponseOwner,
@@ -186,8 +197,24 @@ pub struct AdminApiKeyCreateResponse {
     /// A credential: `Debug` shows `[REDACTED]` in its place.
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKeyCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.some("name", &self.name);
+        map.field("redacted_value", &self.redacted_value);
+        map.field("created_at", &self.created_at);
+        map.field("expires_at", &self.expires_at);
+        map.some("last_used_at", &self.last_used_at);
+        map.field("owner", &self.owner);
+        map.field("value", &self.value);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -334,29 +361,36 @@ impl Empty for AdminApiKeyCreateResponse {
 pub type AdminApiKeyCreateResponseOwner = AdminApiKeyOwner;
 
 /// Inline schema in `AdminApiKey`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AdminApiKeyOwner {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `created_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<i64>,
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKeyOwner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("object", &self.object);
+        map.some("id", &self.id);
+        map.some("name", &self.name);
+        map.some("created_at", &self.created_at);
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -451,17 +485,25 @@ impl Empty for AdminApiKeyOwner {
 }
 
 /// The `AdminApiKeysCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminApiKeysCreateRequest {
     /// `name`, required.
     pub name: String,
     /// `expires_in_seconds`, optional.
     /// Constraints: minimum 1, maximum 31536000.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in_seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKeysCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("expires_in_seconds", &self.expires_in_seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -524,7 +566,7 @@ impl Empty for AdminApiKeysCreateRequest {
 }
 
 /// The `AdminApiKeysDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminApiKeysDeleteResponse {
     /// `id`, required.
     pub id: String,
@@ -533,8 +575,18 @@ pub struct AdminApiKeysDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKeysDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -606,22 +658,29 @@ impl Empty for AdminApiKeysDeleteResponse {
 }
 
 /// The `AdminApiKeysListParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AdminApiKeysListParams {
     /// `after`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AdminApiKeysListParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -689,7 +748,7 @@ impl Empty for AdminApiKeysListParams {
 }
 
 /// The `ApiKeyList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiKeyList {
     /// `object`, required.
     pub object: consts::List,
@@ -698,14 +757,24 @@ pub struct ApiKeyList {
     /// `has_more`, required.
     pub has_more: bool,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ApiKeyList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -795,7 +864,7 @@ impl Empty for ApiKeyList {
 }
 
 /// The `AssignedRoleDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssignedRoleDetails {
     /// `id`, required.
     pub id: String,
@@ -822,8 +891,27 @@ pub struct AssignedRoleDetails {
     /// `assignment_sources`, required, nullable.
     pub assignment_sources: Option<Vec<AssignedRoleDetailsAssignmentSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssignedRoleDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("permissions", &self.permissions);
+        map.field("resource_type", &self.resource_type);
+        map.field("predefined_role", &self.predefined_role);
+        map.field("description", &self.description);
+        map.field("created_at", &self.created_at);
+        map.field("updated_at", &self.updated_at);
+        map.field("created_by", &self.created_by);
+        map.field("created_by_user_obj", &self.created_by_user_obj);
+        map.field("metadata", &self.metadata);
+        map.field("assignment_sources", &self.assignment_sources);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1003,15 +1091,24 @@ impl Empty for AssignedRoleDetails {
 }
 
 /// Inline schema in `AssignedRoleDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssignedRoleDetailsAssignmentSourcesItem {
     /// `principal_id`, required.
     pub principal_id: String,
     /// `principal_type`, required.
     pub principal_type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssignedRoleDetailsAssignmentSourcesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("principal_id", &self.principal_id);
+        map.field("principal_type", &self.principal_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1082,7 +1179,7 @@ impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
 }
 
 /// The `AuditLog` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditLog {
     /// `id`, required.
     pub id: String,
@@ -1091,266 +1188,225 @@ pub struct AuditLog {
     /// `effective_at`, required.
     pub effective_at: i64,
     /// `project`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<AuditLogProject>,
     /// `actor`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<Box<AuditLogActor>>,
     /// `api_key.created`, optional.
-    #[serde(rename = "api_key.created", skip_serializing_if = "Option::is_none")]
     pub api_key_created: Option<AuditLogApiKeyCreated>,
     /// `api_key.updated`, optional.
-    #[serde(rename = "api_key.updated", skip_serializing_if = "Option::is_none")]
     pub api_key_updated: Option<AuditLogApiKeyUpdated>,
     /// `api_key.deleted`, optional.
-    #[serde(rename = "api_key.deleted", skip_serializing_if = "Option::is_none")]
     pub api_key_deleted: Option<AuditLogActorServiceAccount>,
     /// `checkpoint.permission.created`, optional.
-    #[serde(
-        rename = "checkpoint.permission.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub checkpoint_permission_created: Option<AuditLogCheckpointPermissionCreated>,
     /// `checkpoint.permission.deleted`, optional.
-    #[serde(
-        rename = "checkpoint.permission.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub checkpoint_permission_deleted: Option<AuditLogActorServiceAccount>,
     /// `external_key.registered`, optional.
-    #[serde(
-        rename = "external_key.registered",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub external_key_registered: Option<AuditLogExternalKeyRegistered>,
     /// `external_key.removed`, optional.
-    #[serde(
-        rename = "external_key.removed",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub external_key_removed: Option<AuditLogActorServiceAccount>,
     /// `group.created`, optional.
-    #[serde(rename = "group.created", skip_serializing_if = "Option::is_none")]
     pub group_created: Option<AuditLogGroupCreated>,
     /// `group.updated`, optional.
-    #[serde(rename = "group.updated", skip_serializing_if = "Option::is_none")]
     pub group_updated: Option<AuditLogGroupUpdated>,
     /// `group.deleted`, optional.
-    #[serde(rename = "group.deleted", skip_serializing_if = "Option::is_none")]
     pub group_deleted: Option<AuditLogActorServiceAccount>,
     /// `scim.enabled`, optional.
-    #[serde(rename = "scim.enabled", skip_serializing_if = "Option::is_none")]
     pub scim_enabled: Option<AuditLogActorServiceAccount>,
     /// `scim.disabled`, optional.
-    #[serde(rename = "scim.disabled", skip_serializing_if = "Option::is_none")]
     pub scim_disabled: Option<AuditLogActorServiceAccount>,
     /// `invite.sent`, optional.
-    #[serde(rename = "invite.sent", skip_serializing_if = "Option::is_none")]
     pub invite_sent: Option<AuditLogInviteSent>,
     /// `invite.accepted`, optional.
-    #[serde(rename = "invite.accepted", skip_serializing_if = "Option::is_none")]
     pub invite_accepted: Option<AuditLogActorServiceAccount>,
     /// `invite.deleted`, optional.
-    #[serde(rename = "invite.deleted", skip_serializing_if = "Option::is_none")]
     pub invite_deleted: Option<AuditLogActorServiceAccount>,
     /// `ip_allowlist.created`, optional.
-    #[serde(
-        rename = "ip_allowlist.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ip_allowlist_created: Option<AuditLogIpAllowlistCreated>,
     /// `ip_allowlist.updated`, optional.
-    #[serde(
-        rename = "ip_allowlist.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ip_allowlist_updated: Option<AuditLogIpAllowlistUpdated>,
     /// `ip_allowlist.deleted`, optional.
-    #[serde(
-        rename = "ip_allowlist.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ip_allowlist_deleted: Option<AuditLogIpAllowlistDeleted>,
     /// `ip_allowlist.config.activated`, optional.
-    #[serde(
-        rename = "ip_allowlist.config.activated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ip_allowlist_config_activated: Option<AuditLogIpAllowlistConfigActivated>,
     /// `ip_allowlist.config.deactivated`, optional.
-    #[serde(
-        rename = "ip_allowlist.config.deactivated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ip_allowlist_config_deactivated: Option<AuditLogIpAllowlistConfigDeactivated>,
     /// `login.succeeded`, optional.
-    #[serde(rename = "login.succeeded", skip_serializing_if = "Option::is_none")]
     pub login_succeeded: Option<serde_json::Value>,
     /// `login.failed`, optional.
-    #[serde(rename = "login.failed", skip_serializing_if = "Option::is_none")]
     pub login_failed: Option<AuditLogLoginFailed>,
     /// `logout.succeeded`, optional.
-    #[serde(rename = "logout.succeeded", skip_serializing_if = "Option::is_none")]
     pub logout_succeeded: Option<serde_json::Value>,
     /// `logout.failed`, optional.
-    #[serde(rename = "logout.failed", skip_serializing_if = "Option::is_none")]
     pub logout_failed: Option<AuditLogLogoutFailed>,
     /// `organization.updated`, optional.
-    #[serde(
-        rename = "organization.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_updated: Option<Box<AuditLogOrganizationUpdated>>,
     /// `project.created`, optional.
-    #[serde(rename = "project.created", skip_serializing_if = "Option::is_none")]
     pub project_created: Option<AuditLogProjectCreated>,
     /// `project.updated`, optional.
-    #[serde(rename = "project.updated", skip_serializing_if = "Option::is_none")]
     pub project_updated: Option<AuditLogProjectUpdated>,
     /// `project.archived`, optional.
-    #[serde(rename = "project.archived", skip_serializing_if = "Option::is_none")]
     pub project_archived: Option<AuditLogActorServiceAccount>,
     /// `project.deleted`, optional.
-    #[serde(rename = "project.deleted", skip_serializing_if = "Option::is_none")]
     pub project_deleted: Option<AuditLogActorServiceAccount>,
     /// `rate_limit.updated`, optional.
-    #[serde(rename = "rate_limit.updated", skip_serializing_if = "Option::is_none")]
     pub rate_limit_updated: Option<AuditLogRateLimitUpdated>,
     /// `rate_limit.deleted`, optional.
-    #[serde(rename = "rate_limit.deleted", skip_serializing_if = "Option::is_none")]
     pub rate_limit_deleted: Option<AuditLogActorServiceAccount>,
     /// `role.created`, optional.
-    #[serde(rename = "role.created", skip_serializing_if = "Option::is_none")]
     pub role_created: Option<AuditLogRoleCreated>,
     /// `role.updated`, optional.
-    #[serde(rename = "role.updated", skip_serializing_if = "Option::is_none")]
     pub role_updated: Option<Box<AuditLogRoleUpdated>>,
     /// `role.deleted`, optional.
-    #[serde(rename = "role.deleted", skip_serializing_if = "Option::is_none")]
     pub role_deleted: Option<AuditLogActorServiceAccount>,
     /// `role.assignment.created`, optional.
-    #[serde(
-        rename = "role.assignment.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub role_assignment_created: Option<AuditLogRoleAssignmentCreated>,
     /// `role.assignment.deleted`, optional.
-    #[serde(
-        rename = "role.assignment.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub role_assignment_deleted: Option<AuditLogRoleAssignmentDeleted>,
     /// `role.bound_to_resource`, optional.
-    #[serde(
-        rename = "role.bound_to_resource",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub role_bound_to_resource: Option<Box<AuditLogRoleBoundToResource>>,
     /// `role.unbound_from_resource`, optional.
-    #[serde(
-        rename = "role.unbound_from_resource",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub role_unbound_from_resource: Option<Box<AuditLogRoleUnboundFromResource>>,
     /// `service_account.created`, optional.
-    #[serde(
-        rename = "service_account.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub service_account_created: Option<AuditLogServiceAccountCreated>,
     /// `service_account.updated`, optional.
-    #[serde(
-        rename = "service_account.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub service_account_updated: Option<AuditLogServiceAccountUpdated>,
     /// `service_account.deleted`, optional.
-    #[serde(
-        rename = "service_account.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub service_account_deleted: Option<AuditLogActorServiceAccount>,
     /// `workload_identity_provider.created`, optional.
-    #[serde(
-        rename = "workload_identity_provider.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_created: Option<AuditLogWorkloadIdentityProviderCreated>,
     /// `workload_identity_provider.updated`, optional.
-    #[serde(
-        rename = "workload_identity_provider.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_updated: Option<AuditLogWorkloadIdentityProviderUpdated>,
     /// `workload_identity_provider.deleted`, optional.
-    #[serde(
-        rename = "workload_identity_provider.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_deleted: Option<AuditLogWorkloadIdentityProviderDeleted>,
     /// `workload_identity_provider_mapping.created`, optional.
-    #[serde(
-        rename = "workload_identity_provider_mapping.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_mapping_created:
         Option<AuditLogWorkloadIdentityProviderMappingCreated>,
     /// `workload_identity_provider_mapping.updated`, optional.
-    #[serde(
-        rename = "workload_identity_provider_mapping.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_mapping_updated:
         Option<AuditLogWorkloadIdentityProviderMappingUpdated>,
     /// `workload_identity_provider_mapping.deleted`, optional.
-    #[serde(
-        rename = "workload_identity_provider_mapping.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub workload_identity_provider_mapping_deleted:
         Option<AuditLogWorkloadIdentityProviderMappingDeleted>,
     /// `user.added`, optional.
-    #[serde(rename = "user.added", skip_serializing_if = "Option::is_none")]
     pub user_added: Option<AuditLogUserAdded>,
     /// `user.updated`, optional.
-    #[serde(rename = "user.updated", skip_serializing_if = "Option::is_none")]
     pub user_updated: Option<AuditLogUserUpdated>,
     /// `user.deleted`, optional.
-    #[serde(rename = "user.deleted", skip_serializing_if = "Option::is_none")]
     pub user_deleted: Option<AuditLogActorServiceAccount>,
     /// `certificate.created`, optional.
-    #[serde(
-        rename = "certificate.created",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub certificate_created: Option<AuditLogCertificateCreated>,
     /// `certificate.updated`, optional.
-    #[serde(
-        rename = "certificate.updated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub certificate_updated: Option<AuditLogCertificateUpdated>,
     /// `certificate.deleted`, optional.
-    #[serde(
-        rename = "certificate.deleted",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub certificate_deleted: Option<AuditLogCertificateDeleted>,
     /// `certificates.activated`, optional.
-    #[serde(
-        rename = "certificates.activated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub certificates_activated: Option<AuditLogCertificatesActivated>,
     /// `certificates.deactivated`, optional.
-    #[serde(
-        rename = "certificates.deactivated",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub certificates_deactivated: Option<AuditLogCertificatesDeactivated>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLog {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("effective_at", &self.effective_at);
+        map.some("project", &self.project);
+        map.some("actor", &self.actor);
+        map.some("api_key.created", &self.api_key_created);
+        map.some("api_key.updated", &self.api_key_updated);
+        map.some("api_key.deleted", &self.api_key_deleted);
+        map.some(
+            "checkpoint.permission.created",
+            &self.checkpoint_permission_created,
+        );
+        map.some(
+            "checkpoint.permission.deleted",
+            &self.checkpoint_permission_deleted,
+        );
+        map.some("external_key.registered", &self.external_key_registered);
+        map.some("external_key.removed", &self.external_key_removed);
+        map.some("group.created", &self.group_created);
+        map.some("group.updated", &self.group_updated);
+        map.some("group.deleted", &self.group_deleted);
+        map.some("scim.enabled", &self.scim_enabled);
+        map.some("scim.disabled", &self.scim_disabled);
+        map.some("invite.sent", &self.invite_sent);
+        map.some("invite.accepted", &self.invite_accepted);
+        map.some("invite.deleted", &self.invite_deleted);
+        map.some("ip_allowlist.created", &self.ip_allowlist_created);
+        map.some("ip_allowlist.updated", &self.ip_allowlist_updated);
+        map.some("ip_allowlist.deleted", &self.ip_allowlist_deleted);
+        map.some(
+            "ip_allowlist.config.activated",
+            &self.ip_allowlist_config_activated,
+        );
+        map.some(
+            "ip_allowlist.config.deactivated",
+            &self.ip_allowlist_config_deactivated,
+        );
+        map.some("login.succeeded", &self.login_succeeded);
+        map.some("login.failed", &self.login_failed);
+        map.some("logout.succeeded", &self.logout_succeeded);
+        map.some("logout.failed", &self.logout_failed);
+        map.some("organization.updated", &self.organization_updated);
+        map.some("project.created", &self.project_created);
+        map.some("project.updated", &self.project_updated);
+        map.some("project.archived", &self.project_archived);
+        map.some("project.deleted", &self.project_deleted);
+        map.some("rate_limit.updated", &self.rate_limit_updated);
+        map.some("rate_limit.deleted", &self.rate_limit_deleted);
+        map.some("role.created", &self.role_created);
+        map.some("role.updated", &self.role_updated);
+        map.some("role.deleted", &self.role_deleted);
+        map.some("role.assignment.created", &self.role_assignment_created);
+        map.some("role.assignment.deleted", &self.role_assignment_deleted);
+        map.some("role.bound_to_resource", &self.role_bound_to_resource);
+        map.some(
+            "role.unbound_from_resource",
+            &self.role_unbound_from_resource,
+        );
+        map.some("service_account.created", &self.service_account_created);
+        map.some("service_account.updated", &self.service_account_updated);
+        map.some("service_account.deleted", &self.service_account_deleted);
+        map.some(
+            "workload_identity_provider.created",
+            &self.workload_identity_provider_created,
+        );
+        map.some(
+            "workload_identity_provider.updated",
+            &self.workload_identity_provider_updated,
+        );
+        map.some(
+            "workload_identity_provider.deleted",
+            &self.workload_identity_provider_deleted,
+        );
+        map.some(
+            "workload_identity_provider_mapping.created",
+            &self.workload_identity_provider_mapping_created,
+        );
+        map.some(
+            "workload_identity_provider_mapping.updated",
+            &self.workload_identity_provider_mapping_updated,
+        );
+        map.some(
+            "workload_identity_provider_mapping.deleted",
+            &self.workload_identity_provider_mapping_deleted,
+        );
+        map.some("user.added", &self.user_added);
+        map.some("user.updated", &self.user_updated);
+        map.some("user.deleted", &self.user_deleted);
+        map.some("certificate.created", &self.certificate_created);
+        map.some("certificate.updated", &self.certificate_updated);
+        map.some("certificate.deleted", &self.certificate_deleted);
+        map.some("certificates.activated", &self.certificates_activated);
+        map.some("certificates.deactivated", &self.certificates_deactivated);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2044,20 +2100,27 @@ impl Empty for AuditLog {
 }
 
 /// The `AuditLogActor` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogActor {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<AuditLogActorType>,
     /// `session`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<AuditLogActorSession>,
     /// `api_key`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<AuditLogActorApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogActor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("session", &self.session);
+        map.some("api_key", &self.api_key);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2125,23 +2188,30 @@ impl Empty for AuditLogActor {
 }
 
 /// The `AuditLogActorApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogActorApiKey {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<AuditLogActorApiKeyType>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<AuditLogActorUser>,
     /// `service_account`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<AuditLogActorServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogActorApiKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("type", &self.r#type);
+        map.some("user", &self.user);
+        map.some("service_account", &self.service_account);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2228,14 +2298,21 @@ ServiceAccount = "service_account",
 }
 
 /// The `AuditLogActorServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogActorServiceAccount {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogActorServiceAccount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2285,17 +2362,24 @@ impl Empty for AuditLogActorServiceAccount {
 }
 
 /// The `AuditLogActorSession` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogActorSession {
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<AuditLogActorUser>,
     /// `ip_address`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogActorSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("user", &self.user);
+        map.some("ip_address", &self.ip_address);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2364,17 +2448,24 @@ ApiKey = "api_key",
 }
 
 /// The `AuditLogActorUser` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogActorUser {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `email`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogActorUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("email", &self.email);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2433,17 +2524,24 @@ impl Empty for AuditLogActorUser {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogApiKeyCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogApiKeyCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogApiKeyCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2502,14 +2600,21 @@ impl Empty for AuditLogApiKeyCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogApiKeyCreatedData {
     /// `scopes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogApiKeyCreatedData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("scopes", &self.scopes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2559,17 +2664,24 @@ impl Empty for AuditLogApiKeyCreatedData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogApiKeyUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogApiKeyUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogApiKeyUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2635,20 +2747,27 @@ pub type AuditLogApiKeyUpdatedChangesRequested = AuditLogApiKeyCreatedData;
 pub type AuditLogCertificateCreated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogCertificateDeleted {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `certificate`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogCertificateDeleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("name", &self.name);
+        map.some("certificate", &self.certificate);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2719,14 +2838,21 @@ impl Empty for AuditLogCertificateDeleted {
 pub type AuditLogCertificateUpdated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogCertificatesActivated {
     /// `certificates`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogCertificatesActivated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("certificates", &self.certificates);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2784,17 +2910,24 @@ pub type AuditLogCertificatesActivatedCertificatesItem = AuditLogProject;
 pub type AuditLogCertificatesDeactivated = AuditLogCertificatesActivated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogCheckpointPermissionCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogCheckpointPermissionCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogCheckpointPermissionCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2853,17 +2986,27 @@ impl Empty for AuditLogCheckpointPermissionCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogCheckpointPermissionCreatedData {
     /// `project_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `fine_tuned_model_checkpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fine_tuned_model_checkpoint: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogCheckpointPermissionCreatedData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("project_id", &self.project_id);
+        map.some(
+            "fine_tuned_model_checkpoint",
+            &self.fine_tuned_model_checkpoint,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3218,17 +3361,24 @@ TenantWorkspaceInviteEmailSettingsUpdated = "tenant.workspace_invite_email_setti
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogExternalKeyRegistered {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogExternalKeyRegistered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3287,17 +3437,24 @@ impl Empty for AuditLogExternalKeyRegistered {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogGroupCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogGroupCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogGroupCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3356,14 +3513,21 @@ impl Empty for AuditLogGroupCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogGroupCreatedData {
     /// `group_name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogGroupCreatedData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("group_name", &self.group_name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3413,17 +3577,24 @@ impl Empty for AuditLogGroupCreatedData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogGroupUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogGroupUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogGroupUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3486,17 +3657,24 @@ impl Empty for AuditLogGroupUpdated {
 pub type AuditLogGroupUpdatedChangesRequested = AuditLogGroupCreatedData;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogInviteSent {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogInviteSentData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogInviteSent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3555,17 +3733,24 @@ impl Empty for AuditLogInviteSent {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogInviteSentData {
     /// `email`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogInviteSentData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("email", &self.email);
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3624,14 +3809,21 @@ impl Empty for AuditLogInviteSentData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogIpAllowlistConfigActivated {
     /// `configs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub configs: Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogIpAllowlistConfigActivated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("configs", &self.configs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3689,20 +3881,27 @@ pub type AuditLogIpAllowlistConfigActivatedConfigsItem = AuditLogProject;
 pub type AuditLogIpAllowlistConfigDeactivated = AuditLogIpAllowlistConfigActivated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogIpAllowlistCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `allowed_ips`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogIpAllowlistCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("name", &self.name);
+        map.some("allowed_ips", &self.allowed_ips);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3773,17 +3972,24 @@ impl Empty for AuditLogIpAllowlistCreated {
 pub type AuditLogIpAllowlistDeleted = AuditLogIpAllowlistCreated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogIpAllowlistUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `allowed_ips`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogIpAllowlistUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("allowed_ips", &self.allowed_ips);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3842,17 +4048,24 @@ impl Empty for AuditLogIpAllowlistUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogLoginFailed {
     /// `error_code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// `error_message`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogLoginFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("error_code", &self.error_code);
+        map.some("error_message", &self.error_message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3914,17 +4127,24 @@ impl Empty for AuditLogLoginFailed {
 pub type AuditLogLogoutFailed = AuditLogLoginFailed;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogOrganizationUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<Box<AuditLogOrganizationUpdatedChangesRequested>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogOrganizationUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3985,32 +4205,45 @@ impl Empty for AuditLogOrganizationUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogOrganizationUpdatedChangesRequested {
     /// `title`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `threads_ui_visibility`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threads_ui_visibility: Option<String>,
     /// `usage_dashboard_visibility`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_dashboard_visibility: Option<String>,
     /// `api_call_logging`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_call_logging: Option<String>,
     /// `api_call_logging_project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_call_logging_project_ids: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogOrganizationUpdatedChangesRequested {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("title", &self.title);
+        map.some("description", &self.description);
+        map.some("name", &self.name);
+        map.some("threads_ui_visibility", &self.threads_ui_visibility);
+        map.some(
+            "usage_dashboard_visibility",
+            &self.usage_dashboard_visibility,
+        );
+        map.some("api_call_logging", &self.api_call_logging);
+        map.some(
+            "api_call_logging_project_ids",
+            &self.api_call_logging_project_ids,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4123,17 +4356,24 @@ impl Empty for AuditLogOrganizationUpdatedChangesRequested {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogProject {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogProject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4192,17 +4432,24 @@ impl Empty for AuditLogProject {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogProjectCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<ModifyCertificateRequest>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogProjectCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4261,17 +4508,24 @@ impl Empty for AuditLogProjectCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogProjectUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogProjectUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogProjectUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4332,14 +4586,21 @@ impl Empty for AuditLogProjectUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogProjectUpdatedChangesRequested {
     /// `title`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogProjectUpdatedChangesRequested {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("title", &self.title);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4389,17 +4650,24 @@ impl Empty for AuditLogProjectUpdatedChangesRequested {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRateLimitUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<ProjectRateLimitUpdateRequest>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRateLimitUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4458,26 +4726,33 @@ impl Empty for AuditLogRateLimitUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRoleAssignmentCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `principal_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,
     /// `principal_type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_type: Option<String>,
     /// `resource_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRoleAssignmentCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("principal_id", &self.principal_id);
+        map.some("principal_type", &self.principal_type);
+        map.some("resource_id", &self.resource_id);
+        map.some("resource_type", &self.resource_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4572,41 +4847,48 @@ impl Empty for AuditLogRoleAssignmentCreated {
 pub type AuditLogRoleAssignmentDeleted = AuditLogRoleAssignmentCreated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRoleBoundToResource {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `role_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
     /// `resource_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `permissions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `workspace_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<String>,
     /// `connector_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
     /// `connector_name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_name: Option<String>,
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `source`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<AuditLogRoleBoundToResourceSource>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRoleBoundToResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("role_id", &self.role_id);
+        map.some("resource_id", &self.resource_id);
+        map.some("resource_type", &self.resource_type);
+        map.some("permissions", &self.permissions);
+        map.some("workspace_id", &self.workspace_id);
+        map.some("connector_id", &self.connector_id);
+        map.some("connector_name", &self.connector_name);
+        map.some("enabled", &self.enabled);
+        map.some("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4764,26 +5046,33 @@ ConnectorPublish = "connector_publish",
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRoleCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `role_name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `permissions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `resource_type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `resource_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRoleCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("role_name", &self.role_name);
+        map.some("permissions", &self.permissions);
+        map.some("resource_type", &self.resource_type);
+        map.some("resource_id", &self.resource_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4878,17 +5167,24 @@ impl Empty for AuditLogRoleCreated {
 pub type AuditLogRoleUnboundFromResource = AuditLogRoleBoundToResource;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRoleUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<Box<AuditLogRoleUpdatedChangesRequested>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRoleUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4949,32 +5245,39 @@ impl Empty for AuditLogRoleUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogRoleUpdatedChangesRequested {
     /// `role_name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `resource_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `permissions_added`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_added: Option<Vec<String>>,
     /// `permissions_removed`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_removed: Option<Vec<String>>,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `metadata`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogRoleUpdatedChangesRequested {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role_name", &self.role_name);
+        map.some("resource_id", &self.resource_id);
+        map.some("resource_type", &self.resource_type);
+        map.some("permissions_added", &self.permissions_added);
+        map.some("permissions_removed", &self.permissions_removed);
+        map.some("description", &self.description);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5086,17 +5389,24 @@ impl Empty for AuditLogRoleUpdatedChangesRequested {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogServiceAccountCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogServiceAccountCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogServiceAccountCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5155,14 +5465,21 @@ impl Empty for AuditLogServiceAccountCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogServiceAccountCreatedData {
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogServiceAccountCreatedData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5212,17 +5529,24 @@ impl Empty for AuditLogServiceAccountCreatedData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogServiceAccountUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogServiceAccountUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogServiceAccountUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5298,20 +5622,27 @@ pub type AuditLogWorkloadIdentityProviderCreated = AuditLogExternalKeyRegistered
 pub type AuditLogWorkloadIdentityProviderDeleted = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogWorkloadIdentityProviderMappingCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("identity_provider_id", &self.identity_provider_id);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5379,23 +5710,30 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `project_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `service_account_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogWorkloadIdentityProviderMappingDeleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("identity_provider_id", &self.identity_provider_id);
+        map.some("project_id", &self.project_id);
+        map.some("service_account_id", &self.service_account_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5477,20 +5815,27 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogWorkloadIdentityProviderMappingUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("identity_provider_id", &self.identity_provider_id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5558,17 +5903,24 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditLogWorkloadIdentityProviderUpdated {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AuditLogWorkloadIdentityProviderUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("changes_requested", &self.changes_requested);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5627,7 +5979,7 @@ impl Empty for AuditLogWorkloadIdentityProviderUpdated {
 }
 
 /// The `Certificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Certificate {
     /// `object`, required.
     pub object: CertificateObject,
@@ -5640,11 +5992,23 @@ pub struct Certificate {
     /// `certificate_details`, required.
     pub certificate_details: CertificateCertificateDetails,
     /// `active`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Certificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("certificate_details", &self.certificate_details);
+        map.some("active", &self.active);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5758,20 +6122,27 @@ impl Empty for Certificate {
 }
 
 /// Inline schema in `Certificate`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CertificateCertificateDetails {
     /// `valid_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CertificateCertificateDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("valid_at", &self.valid_at);
+        map.some("expires_at", &self.expires_at);
+        map.some("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5851,31 +6222,39 @@ OrganizationProjectCertificate = "organization.project.certificate",
 }
 
 /// The `CostsResult` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CostsResult {
     /// `object`, required.
     pub object: consts::OrganizationCostsResult,
     /// `amount`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<CostsResultAmount>,
     /// `line_item`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_item: Option<String>,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `quantity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
     /// `quantity_unit`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity_unit: Option<CostsResultQuantityUnit>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CostsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.some("amount", &self.amount);
+        map.some("line_item", &self.line_item);
+        map.some("project_id", &self.project_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("quantity", &self.quantity);
+        map.some("quantity_unit", &self.quantity_unit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5987,17 +6366,24 @@ impl Empty for CostsResult {
 }
 
 /// Inline schema in `CostsResult`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CostsResultAmount {
     /// `value`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     /// `currency`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CostsResultAmount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("value", &self.value);
+        map.some("currency", &self.currency);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6078,14 +6464,22 @@ Characters = "characters",
 }
 
 /// The `CreateGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateGroupBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6139,13 +6533,21 @@ impl Empty for CreateGroupBody {
 }
 
 /// The `CreateGroupUserBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateGroupUserBody {
     /// `user_id`, required.
     pub user_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateGroupUserBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("user_id", &self.user_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6199,17 +6601,24 @@ impl Empty for CreateGroupUserBody {
 }
 
 /// The `CreateProjectServiceAccountApiKeyBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateProjectServiceAccountApiKeyBody {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `scopes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateProjectServiceAccountApiKeyBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("scopes", &self.scopes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6268,7 +6677,7 @@ impl Empty for CreateProjectServiceAccountApiKeyBody {
 }
 
 /// The `CreateSpendAlertBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSpendAlertBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 0.
@@ -6280,8 +6689,19 @@ pub struct CreateSpendAlertBody {
     /// `notification_channel`, required.
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateSpendAlertBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.field("notification_channel", &self.notification_channel);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6375,15 +6795,24 @@ impl Empty for CreateSpendAlertBody {
 }
 
 /// The `DeleteCertificateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteCertificateResponse {
     /// `object`, required.
     pub object: consts::CertificateDeleted,
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteCertificateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6446,15 +6875,24 @@ impl Empty for DeleteCertificateResponse {
 }
 
 /// The `DeletedRoleAssignmentResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedRoleAssignmentResource {
     /// `object`, required.
     pub object: String,
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedRoleAssignmentResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6517,13 +6955,21 @@ impl Empty for DeletedRoleAssignmentResource {
 }
 
 /// The `ErrorResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorResponse {
     /// `error`, required.
     pub error: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ErrorResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6577,14 +7023,21 @@ impl Empty for ErrorResponse {
 }
 
 /// The `GetCertificateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetCertificateParams {
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::Content>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetCertificateParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6634,7 +7087,7 @@ impl Empty for GetCertificateParams {
 }
 
 /// The `Group` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     /// `object`, required.
     pub object: consts::Group,
@@ -6647,8 +7100,20 @@ pub struct Group {
     /// `scim_managed`, required.
     pub scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Group {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("scim_managed", &self.scim_managed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6746,7 +7211,7 @@ impl Empty for Group {
 }
 
 /// The `GroupDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupDeletedResource {
     /// `object`, required.
     pub object: consts::GroupDeleted,
@@ -6755,8 +7220,18 @@ pub struct GroupDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6828,7 +7303,7 @@ impl Empty for GroupDeletedResource {
 }
 
 /// The `GroupListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -6839,8 +7314,19 @@ pub struct GroupListResource {
     /// `next`, required, nullable.
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next", &self.next);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6921,7 +7407,7 @@ impl Empty for GroupListResource {
 }
 
 /// The `GroupMemberUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupMemberUser {
     /// `id`, required.
     pub id: String,
@@ -6936,8 +7422,21 @@ pub struct GroupMemberUser {
     /// `user_type`, required.
     pub user_type: GroupMemberUserUserType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupMemberUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("email", &self.email);
+        map.field("picture", &self.picture);
+        map.field("is_service_account", &self.is_service_account);
+        map.field("user_type", &self.user_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7057,7 +7556,7 @@ TenantUser = "tenant_user",
 }
 
 /// The `GroupResourceWithSuccess` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupResourceWithSuccess {
     /// `id`, required.
     pub id: String,
@@ -7068,8 +7567,19 @@ pub struct GroupResourceWithSuccess {
     /// `is_scim_managed`, required.
     pub is_scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupResourceWithSuccess {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("is_scim_managed", &self.is_scim_managed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7158,7 +7668,7 @@ impl Empty for GroupResourceWithSuccess {
 }
 
 /// The `GroupResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupResponse {
     /// `id`, required.
     pub id: String,
@@ -7171,8 +7681,20 @@ pub struct GroupResponse {
     /// `group_type`, required.
     pub group_type: GroupResponseGroupType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("is_scim_managed", &self.is_scim_managed);
+        map.field("group_type", &self.group_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7285,7 +7807,7 @@ TenantGroup = "tenant_group",
 }
 
 /// The `GroupRoleAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupRoleAssignment {
     /// `object`, required.
     pub object: consts::GroupRole,
@@ -7294,8 +7816,18 @@ pub struct GroupRoleAssignment {
     /// `role`, required.
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupRoleAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("group", &self.group);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7367,7 +7899,7 @@ impl Empty for GroupRoleAssignment {
 }
 
 /// The `GroupUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupUser {
     /// `id`, required.
     pub id: String,
@@ -7376,8 +7908,18 @@ pub struct GroupUser {
     /// `email`, required, nullable.
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("email", &self.email);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7449,7 +7991,7 @@ impl Empty for GroupUser {
 }
 
 /// The `GroupUserAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupUserAssignment {
     /// `object`, required.
     pub object: consts::GroupUser,
@@ -7458,8 +8000,18 @@ pub struct GroupUserAssignment {
     /// `group_id`, required.
     pub group_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupUserAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("user_id", &self.user_id);
+        map.field("group_id", &self.group_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7531,15 +8083,24 @@ impl Empty for GroupUserAssignment {
 }
 
 /// The `GroupUserDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupUserDeletedResource {
     /// `object`, required.
     pub object: consts::GroupUserDeleted,
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GroupUserDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7602,13 +8163,21 @@ impl Empty for GroupUserDeletedResource {
 }
 
 /// The `HostedToolPermission` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HostedToolPermission {
     /// `enabled`, required.
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for HostedToolPermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7662,13 +8231,21 @@ impl Empty for HostedToolPermission {
 }
 
 /// The `HostedToolPermissionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HostedToolPermissionUpdate {
     /// `enabled`, required.
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for HostedToolPermissionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7722,7 +8299,7 @@ impl Empty for HostedToolPermissionUpdate {
 }
 
 /// The `Invite` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Invite {
     /// `object`, required.
     pub object: consts::OrganizationInvite,
@@ -7737,16 +8314,30 @@ pub struct Invite {
     /// `created_at`, required.
     pub created_at: i64,
     /// `expires_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `accepted_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<i64>,
     /// `projects`, required.
     pub projects: Vec<InviteProjectsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Invite {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("email", &self.email);
+        map.field("role", &self.role);
+        map.field("status", &self.status);
+        map.field("created_at", &self.created_at);
+        map.some("expires_at", &self.expires_at);
+        map.some("accepted_at", &self.accepted_at);
+        map.field("projects", &self.projects);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7886,7 +8477,7 @@ impl Empty for Invite {
 }
 
 /// The `InviteDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteDeleteResponse {
     /// `object`, required.
     pub object: consts::OrganizationInviteDeleted,
@@ -7895,8 +8486,18 @@ pub struct InviteDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InviteDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7968,23 +8569,33 @@ impl Empty for InviteDeleteResponse {
 }
 
 /// The `InviteListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<Invite>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InviteListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8074,15 +8685,24 @@ impl Empty for InviteListResponse {
 }
 
 /// The `InviteProjectGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteProjectGroupBody {
     /// `group_id`, required.
     pub group_id: String,
     /// `role`, required.
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InviteProjectGroupBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("group_id", &self.group_id);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8145,15 +8765,24 @@ impl Empty for InviteProjectGroupBody {
 }
 
 /// Inline schema in `Invite`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteProjectsItem {
     /// `id`, required.
     pub id: String,
     /// `role`, required.
     pub role: InviteProjectsItemRole,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InviteProjectsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8226,18 +8855,27 @@ Owner = "owner",
 }
 
 /// The `InviteRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteRequest {
     /// `email`, required.
     pub email: String,
     /// `role`, required.
     pub role: InviteRequestRole,
     /// `projects`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<InviteRequestProjectsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InviteRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("email", &self.email);
+        map.field("role", &self.role);
+        map.some("projects", &self.projects);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8344,43 +8982,50 @@ Pending = "pending",
 }
 
 /// The `ListAuditLogsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAuditLogsParams {
     /// `effective_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_at: Option<ListAuditLogsParamsEffectiveAt>,
     /// `project_ids[]`, optional.
-    #[serde(rename = "project_ids[]", skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `event_types[]`, optional.
-    #[serde(rename = "event_types[]", skip_serializing_if = "Option::is_none")]
     pub event_types: Option<Vec<AuditLogEventType>>,
     /// `actor_ids[]`, optional.
-    #[serde(rename = "actor_ids[]", skip_serializing_if = "Option::is_none")]
     pub actor_ids: Option<Vec<String>>,
     /// `actor_emails[]`, optional.
-    #[serde(rename = "actor_emails[]", skip_serializing_if = "Option::is_none")]
     pub actor_emails: Option<Vec<String>>,
     /// `resource_ids[]`, optional.
-    #[serde(rename = "resource_ids[]", skip_serializing_if = "Option::is_none")]
     pub resource_ids: Option<Vec<String>>,
     /// `tenant_only`, optional.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_only: Option<bool>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListAuditLogsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("effective_at", &self.effective_at);
+        map.some("project_ids[]", &self.project_ids);
+        map.some("event_types[]", &self.event_types);
+        map.some("actor_ids[]", &self.actor_ids);
+        map.some("actor_emails[]", &self.actor_emails);
+        map.some("resource_ids[]", &self.resource_ids);
+        map.some("tenant_only", &self.tenant_only);
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8522,23 +9167,30 @@ impl Empty for ListAuditLogsParams {
 }
 
 /// Inline schema in `ListAuditLogsParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAuditLogsParamsEffectiveAt {
     /// `gt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gt: Option<i64>,
     /// `gte`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gte: Option<i64>,
     /// `lt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lt: Option<i64>,
     /// `lte`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lte: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListAuditLogsParamsEffectiveAt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("gt", &self.gt);
+        map.some("gte", &self.gte);
+        map.some("lt", &self.lt);
+        map.some("lte", &self.lte);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8615,23 +9267,33 @@ impl Empty for ListAuditLogsParamsEffectiveAt {
 }
 
 /// The `ListAuditLogsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListAuditLogsResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<AuditLog>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListAuditLogsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8721,7 +9383,7 @@ impl Empty for ListAuditLogsResponse {
 }
 
 /// The `ListCertificatesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListCertificatesResponse {
     /// `data`, required.
     pub data: Vec<OrganizationCertificate>,
@@ -8734,8 +9396,20 @@ pub struct ListCertificatesResponse {
     /// `object`, required.
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListCertificatesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8825,21 +9499,28 @@ impl Empty for ListCertificatesResponse {
 }
 
 /// The `ListGroupRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListGroupRoleAssignmentsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8907,23 +9588,30 @@ impl Empty for ListGroupRoleAssignmentsParams {
 }
 
 /// The `ListGroupUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListGroupUsersParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListGroupUsersParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8991,23 +9679,30 @@ impl Empty for ListGroupUsersParams {
 }
 
 /// The `ListGroupsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListGroupsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListGroupsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9075,18 +9770,25 @@ impl Empty for ListGroupsParams {
 }
 
 /// The `ListInvitesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListInvitesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListInvitesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9145,22 +9847,29 @@ impl Empty for ListInvitesParams {
 }
 
 /// The `ListOrganizationCertificatesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListOrganizationCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListOrganizationCertificatesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9228,25 +9937,32 @@ impl Empty for ListOrganizationCertificatesParams {
 }
 
 /// The `ListOrganizationSpendAlertsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListOrganizationSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListOrganizationSpendAlertsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9323,21 +10039,28 @@ impl Empty for ListOrganizationSpendAlertsParams {
 }
 
 /// The `ListProjectApiKeysParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectApiKeysParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `owner_project_access`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_project_access: Option<ListProjectApiKeysParamsOwnerProjectAccess>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectApiKeysParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("owner_project_access", &self.owner_project_access);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9419,22 +10142,29 @@ Any = "any",
 }
 
 /// The `ListProjectCertificatesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectCertificatesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9502,7 +10232,7 @@ impl Empty for ListProjectCertificatesParams {
 }
 
 /// The `ListProjectCertificatesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListProjectCertificatesResponse {
     /// `data`, required.
     pub data: Vec<OrganizationProjectCertificate>,
@@ -9515,8 +10245,20 @@ pub struct ListProjectCertificatesResponse {
     /// `object`, required.
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectCertificatesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9606,21 +10348,28 @@ impl Empty for ListProjectCertificatesResponse {
 }
 
 /// The `ListProjectGroupRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectGroupRoleAssignmentsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9688,23 +10437,30 @@ impl Empty for ListProjectGroupRoleAssignmentsParams {
 }
 
 /// The `ListProjectGroupsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectGroupsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectGroupsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9772,21 +10528,28 @@ impl Empty for ListProjectGroupsParams {
 }
 
 /// The `ListProjectRateLimitsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectRateLimitsParams {
     /// `limit`, optional.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectRateLimitsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9854,23 +10617,30 @@ impl Empty for ListProjectRateLimitsParams {
 }
 
 /// The `ListProjectRolesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectRolesParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectRolesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9938,18 +10708,25 @@ impl Empty for ListProjectRolesParams {
 }
 
 /// The `ListProjectServiceAccountsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectServiceAccountsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectServiceAccountsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10008,25 +10785,32 @@ impl Empty for ListProjectServiceAccountsParams {
 }
 
 /// The `ListProjectSpendAlertsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectSpendAlertsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10103,21 +10887,28 @@ impl Empty for ListProjectSpendAlertsParams {
 }
 
 /// The `ListProjectUserRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectUserRoleAssignmentsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10185,18 +10976,25 @@ impl Empty for ListProjectUserRoleAssignmentsParams {
 }
 
 /// The `ListProjectUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectUsersParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10255,22 +11053,29 @@ impl Empty for ListProjectUsersParams {
 }
 
 /// The `ListProjectsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `include_archived`, optional.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_archived: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListProjectsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("include_archived", &self.include_archived);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10338,23 +11143,30 @@ impl Empty for ListProjectsParams {
 }
 
 /// The `ListRolesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRolesParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListRolesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10422,21 +11234,28 @@ impl Empty for ListRolesParams {
 }
 
 /// The `ListUserRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListUserRoleAssignmentsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10504,21 +11323,28 @@ impl Empty for ListUserRoleAssignmentsParams {
 }
 
 /// The `ListUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `emails`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListUsersParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("after", &self.after);
+        map.some("emails", &self.emails);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10586,14 +11412,21 @@ impl Empty for ListUsersParams {
 }
 
 /// The `ModifyCertificateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyCertificateRequest {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModifyCertificateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10643,7 +11476,7 @@ impl Empty for ModifyCertificateRequest {
 }
 
 /// The `OrganizationCertificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCertificate {
     /// `object`, required.
     pub object: consts::OrganizationCertificate,
@@ -10658,8 +11491,21 @@ pub struct OrganizationCertificate {
     /// `active`, required.
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationCertificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("certificate_details", &self.certificate_details);
+        map.field("active", &self.active);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10774,15 +11620,24 @@ impl Empty for OrganizationCertificate {
 }
 
 /// The `OrganizationCertificateActivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCertificateActivationResponse {
     /// `object`, required.
     pub object: consts::OrganizationCertificateActivation,
     /// `data`, required.
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationCertificateActivationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10845,17 +11700,24 @@ impl Empty for OrganizationCertificateActivationResponse {
 }
 
 /// Inline schema in `OrganizationCertificate`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OrganizationCertificateCertificateDetails {
     /// `valid_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationCertificateCertificateDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("valid_at", &self.valid_at);
+        map.some("expires_at", &self.expires_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10914,15 +11776,24 @@ impl Empty for OrganizationCertificateCertificateDetails {
 }
 
 /// The `OrganizationCertificateDeactivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCertificateDeactivationResponse {
     /// `object`, required.
     pub object: consts::OrganizationCertificateDeactivation,
     /// `data`, required.
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationCertificateDeactivationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10985,15 +11856,24 @@ impl Empty for OrganizationCertificateDeactivationResponse {
 }
 
 /// The `OrganizationDataRetention` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationDataRetention {
     /// `object`, required.
     pub object: consts::OrganizationDataRetention,
     /// `type`, required.
     pub r#type: OrganizationDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationDataRetention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11070,7 +11950,7 @@ EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
 }
 
 /// The `OrganizationProjectCertificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationProjectCertificate {
     /// `object`, required.
     pub object: consts::OrganizationProjectCertificate,
@@ -11085,8 +11965,21 @@ pub struct OrganizationProjectCertificate {
     /// `active`, required.
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationProjectCertificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("certificate_details", &self.certificate_details);
+        map.field("active", &self.active);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11202,15 +12095,24 @@ impl Empty for OrganizationProjectCertificate {
 }
 
 /// The `OrganizationProjectCertificateActivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationProjectCertificateActivationResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectCertificateActivation,
     /// `data`, required.
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationProjectCertificateActivationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11277,15 +12179,24 @@ pub type OrganizationProjectCertificateCertificateDetails =
     OrganizationCertificateCertificateDetails;
 
 /// The `OrganizationProjectCertificateDeactivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationProjectCertificateDeactivationResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectCertificateDeactivation,
     /// `data`, required.
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationProjectCertificateDeactivationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11348,7 +12259,7 @@ impl Empty for OrganizationProjectCertificateDeactivationResponse {
 }
 
 /// The `OrganizationSpendAlert` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationSpendAlert {
     /// `id`, required.
     pub id: String,
@@ -11363,8 +12274,21 @@ pub struct OrganizationSpendAlert {
     /// `notification_channel`, required.
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationSpendAlert {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.field("notification_channel", &self.notification_channel);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11478,7 +12402,7 @@ impl Empty for OrganizationSpendAlert {
 }
 
 /// The `OrganizationSpendAlertDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationSpendAlertDeletedResource {
     /// `id`, required.
     pub id: String,
@@ -11487,8 +12411,18 @@ pub struct OrganizationSpendAlertDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationSpendAlertDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11560,7 +12494,7 @@ impl Empty for OrganizationSpendAlertDeletedResource {
 }
 
 /// The `OrganizationSpendAlertListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationSpendAlertListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -11573,8 +12507,20 @@ pub struct OrganizationSpendAlertListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationSpendAlertListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11664,7 +12610,7 @@ impl Empty for OrganizationSpendAlertListResource {
 }
 
 /// The `OrganizationSpendLimitDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationSpendLimitDeletedResource {
     /// `object`, required.
     /// Default: `"organization.spend_limit.deleted"`.
@@ -11672,8 +12618,17 @@ pub struct OrganizationSpendLimitDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationSpendLimitDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11736,7 +12691,7 @@ impl Empty for OrganizationSpendLimitDeletedResource {
 }
 
 /// The `OrganizationSpendLimitResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationSpendLimitResource {
     /// `object`, required.
     /// Default: `"organization.spend_limit"`.
@@ -11750,8 +12705,20 @@ pub struct OrganizationSpendLimitResource {
     /// `enforcement`, required.
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OrganizationSpendLimitResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.field("enforcement", &self.enforcement);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11855,32 +12822,42 @@ impl Empty for OrganizationSpendLimitResource {
 }
 
 /// The `Project` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Project {
     /// `id`, required.
     pub id: String,
     /// `object`, required.
     pub object: consts::OrganizationProject,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `created_at`, required.
     pub created_at: i64,
     /// `archived_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<i64>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `external_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// `residency`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Project {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.some("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.some("archived_at", &self.archived_at);
+        map.some("status", &self.status);
+        map.some("external_key_id", &self.external_key_id);
+        map.some("residency", &self.residency);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12010,7 +12987,7 @@ impl Empty for Project {
 }
 
 /// The `ProjectApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectApiKey {
     /// `object`, required.
     pub object: consts::OrganizationProjectApiKey,
@@ -12029,8 +13006,23 @@ pub struct ProjectApiKey {
     /// `owner`, required.
     pub owner: ProjectApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("redacted_value", &self.redacted_value);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("last_used_at", &self.last_used_at);
+        map.field("id", &self.id);
+        map.field("owner_project_access", &self.owner_project_access);
+        map.field("owner", &self.owner);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12168,7 +13160,7 @@ impl Empty for ProjectApiKey {
 }
 
 /// The `ProjectApiKeyDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectApiKeyDeleteResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectApiKeyDeleted,
@@ -12177,8 +13169,18 @@ pub struct ProjectApiKeyDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKeyDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12250,23 +13252,33 @@ impl Empty for ProjectApiKeyDeleteResponse {
 }
 
 /// The `ProjectApiKeyListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectApiKeyListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<ProjectApiKey>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKeyListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12356,20 +13368,27 @@ impl Empty for ProjectApiKeyListResponse {
 }
 
 /// Inline schema in `ProjectApiKey`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectApiKeyOwner {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<ProjectApiKeyOwnerType>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ProjectApiKeyOwnerUser>,
     /// `service_account`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ProjectApiKeyOwnerServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKeyOwner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("user", &self.user);
+        map.some("service_account", &self.service_account);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12447,7 +13466,7 @@ Inactive = "inactive",
 }
 
 /// The `ProjectApiKeyOwnerServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectApiKeyOwnerServiceAccount {
     /// `id`, required.
     pub id: String,
@@ -12458,8 +13477,19 @@ pub struct ProjectApiKeyOwnerServiceAccount {
     /// `role`, required.
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKeyOwnerServiceAccount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12547,7 +13577,7 @@ impl Empty for ProjectApiKeyOwnerServiceAccount {
 pub type ProjectApiKeyOwnerType = AuditLogActorApiKeyType;
 
 /// The `ProjectApiKeyOwnerUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectApiKeyOwnerUser {
     /// `id`, required.
     pub id: String,
@@ -12560,8 +13590,20 @@ pub struct ProjectApiKeyOwnerUser {
     /// `role`, required.
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectApiKeyOwnerUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("email", &self.email);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12655,19 +13697,27 @@ impl Empty for ProjectApiKeyOwnerUser {
 }
 
 /// The `ProjectCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectCreateRequest {
     /// `name`, required.
     pub name: String,
     /// `residency`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
     /// `external_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("residency", &self.residency);
+        map.some("external_key_id", &self.external_key_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12739,15 +13789,24 @@ impl Empty for ProjectCreateRequest {
 }
 
 /// The `ProjectDataRetention` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectDataRetention {
     /// `object`, required.
     pub object: consts::ProjectDataRetention,
     /// `type`, required.
     pub r#type: ProjectDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectDataRetention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12828,7 +13887,7 @@ EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
 }
 
 /// The `ProjectGroup` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectGroup {
     /// `object`, required.
     pub object: consts::ProjectGroup,
@@ -12843,8 +13902,21 @@ pub struct ProjectGroup {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("project_id", &self.project_id);
+        map.field("group_id", &self.group_id);
+        map.field("group_name", &self.group_name);
+        map.field("group_type", &self.group_type);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12966,15 +14038,24 @@ impl Empty for ProjectGroup {
 }
 
 /// The `ProjectGroupDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectGroupDeletedResource {
     /// `object`, required.
     pub object: consts::ProjectGroupDeleted,
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectGroupDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13040,7 +14121,7 @@ impl Empty for ProjectGroupDeletedResource {
 pub type ProjectGroupGroupType = GroupResponseGroupType;
 
 /// The `ProjectGroupListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectGroupListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -13051,8 +14132,19 @@ pub struct ProjectGroupListResource {
     /// `next`, required, nullable.
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectGroupListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next", &self.next);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13133,7 +14225,7 @@ impl Empty for ProjectGroupListResource {
 }
 
 /// The `ProjectHostedToolPermissions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectHostedToolPermissions {
     /// `file_search`, required.
     pub file_search: HostedToolPermission,
@@ -13146,8 +14238,20 @@ pub struct ProjectHostedToolPermissions {
     /// `code_interpreter`, required.
     pub code_interpreter: HostedToolPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectHostedToolPermissions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_search", &self.file_search);
+        map.field("web_search", &self.web_search);
+        map.field("image_generation", &self.image_generation);
+        map.field("mcp", &self.mcp);
+        map.field("code_interpreter", &self.code_interpreter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13259,26 +14363,33 @@ impl Empty for ProjectHostedToolPermissions {
 }
 
 /// The `ProjectHostedToolPermissionsUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectHostedToolPermissionsUpdateRequest {
     /// `file_search`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<HostedToolPermissionUpdate>,
     /// `web_search`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub web_search: Option<HostedToolPermissionUpdate>,
     /// `image_generation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_generation: Option<HostedToolPermissionUpdate>,
     /// `mcp`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mcp: Option<HostedToolPermissionUpdate>,
     /// `code_interpreter`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<HostedToolPermissionUpdate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectHostedToolPermissionsUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_search", &self.file_search);
+        map.some("web_search", &self.web_search);
+        map.some("image_generation", &self.image_generation);
+        map.some("mcp", &self.mcp);
+        map.some("code_interpreter", &self.code_interpreter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13370,23 +14481,33 @@ impl Empty for ProjectHostedToolPermissionsUpdateRequest {
 }
 
 /// The `ProjectListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<Project>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13476,7 +14597,7 @@ impl Empty for ProjectListResponse {
 }
 
 /// The `ProjectModelPermissions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectModelPermissions {
     /// `object`, required.
     pub object: consts::ProjectModelPermissions,
@@ -13485,8 +14606,18 @@ pub struct ProjectModelPermissions {
     /// `model_ids`, required.
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectModelPermissions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("mode", &self.mode);
+        map.field("model_ids", &self.model_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13562,15 +14693,24 @@ impl Empty for ProjectModelPermissions {
 }
 
 /// The `ProjectModelPermissionsDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectModelPermissionsDeleteResponse {
     /// `object`, required.
     pub object: consts::ProjectModelPermissionsDeleted,
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectModelPermissionsDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13643,15 +14783,24 @@ DenyList = "deny_list",
 }
 
 /// The `ProjectModelPermissionsUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectModelPermissionsUpdateRequest {
     /// `mode`, required.
     pub mode: ProjectModelPermissionsUpdateRequestMode,
     /// `model_ids`, required.
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectModelPermissionsUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mode", &self.mode);
+        map.field("model_ids", &self.model_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13721,7 +14870,7 @@ impl Empty for ProjectModelPermissionsUpdateRequest {
 pub type ProjectModelPermissionsUpdateRequestMode = ProjectModelPermissionsMode;
 
 /// The `ProjectRateLimit` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectRateLimit {
     /// `object`, required.
     pub object: consts::ProjectRateLimit,
@@ -13734,20 +14883,38 @@ pub struct ProjectRateLimit {
     /// `max_tokens_per_1_minute`, required.
     pub max_tokens_per_1_minute: i64,
     /// `max_images_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectRateLimit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("model", &self.model);
+        map.field("max_requests_per_1_minute", &self.max_requests_per_1_minute);
+        map.field("max_tokens_per_1_minute", &self.max_tokens_per_1_minute);
+        map.some("max_images_per_1_minute", &self.max_images_per_1_minute);
+        map.some(
+            "max_audio_megabytes_per_1_minute",
+            &self.max_audio_megabytes_per_1_minute,
+        );
+        map.some("max_requests_per_1_day", &self.max_requests_per_1_day);
+        map.some(
+            "batch_1_day_max_input_tokens",
+            &self.batch_1_day_max_input_tokens,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13893,23 +15060,33 @@ impl Empty for ProjectRateLimit {
 }
 
 /// The `ProjectRateLimitListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectRateLimitListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<ProjectRateLimit>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectRateLimitListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13999,29 +15176,42 @@ impl Empty for ProjectRateLimitListResponse {
 }
 
 /// The `ProjectRateLimitUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectRateLimitUpdateRequest {
     /// `max_requests_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_minute: Option<i64>,
     /// `max_tokens_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens_per_1_minute: Option<i64>,
     /// `max_images_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectRateLimitUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("max_requests_per_1_minute", &self.max_requests_per_1_minute);
+        map.some("max_tokens_per_1_minute", &self.max_tokens_per_1_minute);
+        map.some("max_images_per_1_minute", &self.max_images_per_1_minute);
+        map.some(
+            "max_audio_megabytes_per_1_minute",
+            &self.max_audio_megabytes_per_1_minute,
+        );
+        map.some("max_requests_per_1_day", &self.max_requests_per_1_day);
+        map.some(
+            "batch_1_day_max_input_tokens",
+            &self.batch_1_day_max_input_tokens,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14125,7 +15315,7 @@ impl Empty for ProjectRateLimitUpdateRequest {
 }
 
 /// The `ProjectServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccount {
     /// `object`, required.
     pub object: consts::OrganizationProjectServiceAccount,
@@ -14138,8 +15328,20 @@ pub struct ProjectServiceAccount {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("role", &self.role);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14233,7 +15435,7 @@ impl Empty for ProjectServiceAccount {
 }
 
 /// The `ProjectServiceAccountApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccountApiKey {
     /// `object`, required.
     pub object: consts::OrganizationProjectServiceAccountApiKey,
@@ -14247,8 +15449,20 @@ pub struct ProjectServiceAccountApiKey {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccountApiKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("value", &self.value);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14342,16 +15556,27 @@ impl Empty for ProjectServiceAccountApiKey {
 }
 
 /// The `ProjectServiceAccountCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccountCreateRequest {
     /// `name`, required.
     pub name: String,
     /// `create_service_account_only`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_service_account_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccountCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some(
+            "create_service_account_only",
+            &self.create_service_account_only,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14415,7 +15640,7 @@ impl Empty for ProjectServiceAccountCreateRequest {
 }
 
 /// The `ProjectServiceAccountCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccountCreateResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectServiceAccount,
@@ -14430,8 +15655,21 @@ pub struct ProjectServiceAccountCreateResponse {
     /// `api_key`, required, nullable.
     pub api_key: Option<ProjectServiceAccountApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccountCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("role", &self.role);
+        map.field("created_at", &self.created_at);
+        map.field("api_key", &self.api_key);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14545,7 +15783,7 @@ None = "none",
 }
 
 /// The `ProjectServiceAccountDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccountDeleteResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectServiceAccountDeleted,
@@ -14554,8 +15792,18 @@ pub struct ProjectServiceAccountDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccountDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14627,23 +15875,33 @@ impl Empty for ProjectServiceAccountDeleteResponse {
 }
 
 /// The `ProjectServiceAccountListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectServiceAccountListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<ProjectServiceAccount>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectServiceAccountListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14745,7 +16003,7 @@ None = "none",
 }
 
 /// The `ProjectSpendAlert` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectSpendAlert {
     /// `id`, required.
     pub id: String,
@@ -14760,8 +16018,21 @@ pub struct ProjectSpendAlert {
     /// `notification_channel`, required.
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectSpendAlert {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.field("notification_channel", &self.notification_channel);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14875,7 +16146,7 @@ impl Empty for ProjectSpendAlert {
 }
 
 /// The `ProjectSpendAlertDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectSpendAlertDeletedResource {
     /// `id`, required.
     pub id: String,
@@ -14884,8 +16155,18 @@ pub struct ProjectSpendAlertDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectSpendAlertDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14957,7 +16238,7 @@ impl Empty for ProjectSpendAlertDeletedResource {
 }
 
 /// The `ProjectSpendAlertListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectSpendAlertListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -14970,8 +16251,20 @@ pub struct ProjectSpendAlertListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectSpendAlertListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15061,7 +16354,7 @@ impl Empty for ProjectSpendAlertListResource {
 }
 
 /// The `ProjectSpendLimitDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectSpendLimitDeletedResource {
     /// `object`, required.
     /// Default: `"project.spend_limit.deleted"`.
@@ -15069,8 +16362,17 @@ pub struct ProjectSpendLimitDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectSpendLimitDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15133,7 +16435,7 @@ impl Empty for ProjectSpendLimitDeletedResource {
 }
 
 /// The `ProjectSpendLimitResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectSpendLimitResource {
     /// `object`, required.
     /// Default: `"project.spend_limit"`.
@@ -15147,8 +16449,20 @@ pub struct ProjectSpendLimitResource {
     /// `enforcement`, required.
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectSpendLimitResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.field("enforcement", &self.enforcement);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15252,17 +16566,24 @@ impl Empty for ProjectSpendLimitResource {
 }
 
 /// The `ProjectUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectUpdateRequest {
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `external_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("external_key_id", &self.external_key_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15321,25 +16642,36 @@ impl Empty for ProjectUpdateRequest {
 }
 
 /// The `ProjectUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectUser {
     /// `object`, required.
     pub object: consts::OrganizationProjectUser,
     /// `id`, required.
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, required.
     pub role: String,
     /// `added_at`, required.
     pub added_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.some("name", &self.name);
+        map.some("email", &self.email);
+        map.field("role", &self.role);
+        map.field("added_at", &self.added_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15438,19 +16770,27 @@ impl Empty for ProjectUser {
 }
 
 /// The `ProjectUserCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectUserCreateRequest {
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, required.
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUserCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("user_id", &self.user_id);
+        map.some("email", &self.email);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15522,7 +16862,7 @@ impl Empty for ProjectUserCreateRequest {
 }
 
 /// The `ProjectUserDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectUserDeleteResponse {
     /// `object`, required.
     pub object: consts::OrganizationProjectUserDeleted,
@@ -15531,8 +16871,18 @@ pub struct ProjectUserDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUserDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15604,23 +16954,33 @@ impl Empty for ProjectUserDeleteResponse {
 }
 
 /// The `ProjectUserListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectUserListResponse {
     /// `object`, required.
     pub object: String,
     /// `data`, required.
     pub data: Vec<ProjectUser>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUserListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15710,14 +17070,21 @@ impl Empty for ProjectUserListResponse {
 }
 
 /// The `ProjectUserUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectUserUpdateRequest {
     /// `role`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProjectUserUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15767,13 +17134,21 @@ impl Empty for ProjectUserUpdateRequest {
 }
 
 /// The `PublicAssignOrganizationGroupRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublicAssignOrganizationGroupRoleBody {
     /// `role_id`, required.
     pub role_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PublicAssignOrganizationGroupRoleBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role_id", &self.role_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15827,18 +17202,27 @@ impl Empty for PublicAssignOrganizationGroupRoleBody {
 }
 
 /// The `PublicCreateOrganizationRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublicCreateOrganizationRoleBody {
     /// `role_name`, required.
     pub role_name: String,
     /// `permissions`, required.
     pub permissions: Vec<String>,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PublicCreateOrganizationRoleBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role_name", &self.role_name);
+        map.field("permissions", &self.permissions);
+        map.some("description", &self.description);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15948,7 +17332,7 @@ AESTORAGEPROCESSING = "AE_STORAGE_PROCESSING",
 }
 
 /// The `PublicRoleListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublicRoleListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -15959,8 +17343,19 @@ pub struct PublicRoleListResource {
     /// `next`, required, nullable.
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PublicRoleListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next", &self.next);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16041,20 +17436,27 @@ impl Empty for PublicRoleListResource {
 }
 
 /// The `PublicUpdateOrganizationRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PublicUpdateOrganizationRoleBody {
     /// `permissions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `role_name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PublicUpdateOrganizationRoleBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("permissions", &self.permissions);
+        map.some("description", &self.description);
+        map.some("role_name", &self.role_name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16122,15 +17524,22 @@ impl Empty for PublicUpdateOrganizationRoleBody {
 }
 
 /// The `RetrieveProjectGroupParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RetrieveProjectGroupParams {
     /// `group_type`, optional.
     /// Default: `"group"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_type: Option<RetrieveProjectGroupParamsGroupType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RetrieveProjectGroupParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("group_type", &self.group_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16183,7 +17592,7 @@ impl Empty for RetrieveProjectGroupParams {
 pub type RetrieveProjectGroupParamsGroupType = GroupResponseGroupType;
 
 /// The `Role` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Role {
     /// `object`, required.
     pub object: consts::Role,
@@ -16200,8 +17609,22 @@ pub struct Role {
     /// `predefined_role`, required.
     pub predefined_role: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("permissions", &self.permissions);
+        map.field("resource_type", &self.resource_type);
+        map.field("predefined_role", &self.predefined_role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16326,7 +17749,7 @@ impl Empty for Role {
 }
 
 /// The `RoleDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoleDeletedResource {
     /// `object`, required.
     pub object: consts::RoleDeleted,
@@ -16335,8 +17758,18 @@ pub struct RoleDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RoleDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16408,7 +17841,7 @@ impl Empty for RoleDeletedResource {
 }
 
 /// The `RoleListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoleListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -16419,8 +17852,19 @@ pub struct RoleListResource {
     /// `next`, required, nullable.
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RoleListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next", &self.next);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16501,7 +17945,7 @@ impl Empty for RoleListResource {
 }
 
 /// The `ServiceAccountApiKeyBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccountApiKeyBody {
     /// `object`, required.
     /// Default: `"organization.project.service_account.api_key"`.
@@ -16516,8 +17960,20 @@ pub struct ServiceAccountApiKeyBody {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ServiceAccountApiKeyBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("value", &self.value);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16611,18 +18067,27 @@ impl Empty for ServiceAccountApiKeyBody {
 }
 
 /// The `SpendAlertNotificationChannel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpendAlertNotificationChannel {
     /// `type`, required.
     pub r#type: consts::Email,
     /// `recipients`, required.
     pub recipients: Vec<String>,
     /// `subject_prefix`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_prefix: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpendAlertNotificationChannel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("recipients", &self.recipients);
+        map.some("subject_prefix", &self.subject_prefix);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16706,13 +18171,21 @@ USD = "USD",
 }
 
 /// The `SpendLimitEnforcement` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpendLimitEnforcement {
     /// `status`, required.
     pub status: SpendLimitEnforcementStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpendLimitEnforcement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16784,14 +18257,22 @@ Month = "month",
 }
 
 /// The `ToggleCertificatesRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToggleCertificatesRequest {
     /// `certificate_ids`, required.
     /// Constraints: at least 1 items, at most 10 items.
     pub certificate_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ToggleCertificatesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("certificate_ids", &self.certificate_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16849,14 +18330,22 @@ impl Empty for ToggleCertificatesRequest {
 }
 
 /// The `UpdateGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateGroupBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16910,13 +18399,21 @@ impl Empty for UpdateGroupBody {
 }
 
 /// The `UpdateOrganizationDataRetentionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationDataRetentionBody {
     /// `retention_type`, required.
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateOrganizationDataRetentionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("retention_type", &self.retention_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16978,7 +18475,7 @@ impl Empty for UpdateOrganizationDataRetentionBody {
 pub type UpdateOrganizationDataRetentionBodyRetentionType = OrganizationDataRetentionType;
 
 /// The `UpdateOrganizationSpendLimitBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
@@ -16988,8 +18485,18 @@ pub struct UpdateOrganizationSpendLimitBody {
     /// `interval`, required.
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateOrganizationSpendLimitBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17065,13 +18572,21 @@ impl Empty for UpdateOrganizationSpendLimitBody {
 }
 
 /// The `UpdateProjectDataRetentionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateProjectDataRetentionBody {
     /// `retention_type`, required.
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateProjectDataRetentionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("retention_type", &self.retention_type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17133,17 +18648,24 @@ impl Empty for UpdateProjectDataRetentionBody {
 pub type UpdateProjectDataRetentionBodyRetentionType = ProjectDataRetentionType;
 
 /// The `UpdateProjectServiceAccountBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateProjectServiceAccountBody {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<UpdateProjectServiceAccountBodyRole>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateProjectServiceAccountBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17205,7 +18727,7 @@ impl Empty for UpdateProjectServiceAccountBody {
 pub type UpdateProjectServiceAccountBodyRole = InviteProjectsItemRole;
 
 /// The `UpdateProjectSpendLimitBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateProjectSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
@@ -17215,8 +18737,18 @@ pub struct UpdateProjectSpendLimitBody {
     /// `interval`, required.
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateProjectSpendLimitBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("threshold_amount", &self.threshold_amount);
+        map.field("currency", &self.currency);
+        map.field("interval", &self.interval);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17292,16 +18824,24 @@ impl Empty for UpdateProjectSpendLimitBody {
 }
 
 /// The `UploadCertificateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadCertificateRequest {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `certificate`, required.
     pub certificate: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UploadCertificateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.field("certificate", &self.certificate);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17368,41 +18908,49 @@ impl Empty for UploadCertificateRequest {
 }
 
 /// The `UsageAudioSpeechesParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageAudioSpeechesParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageAudioSpeechesParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageAudioSpeechesParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageAudioSpeechesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17578,7 +19126,7 @@ Model = "model",
 }
 
 /// The `UsageAudioSpeechesResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageAudioSpeechesResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageAudioSpeechesResult,
@@ -17587,20 +19135,30 @@ pub struct UsageAudioSpeechesResult {
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageAudioSpeechesResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("characters", &self.characters);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17724,41 +19282,49 @@ impl Empty for UsageAudioSpeechesResult {
 }
 
 /// The `UsageAudioTranscriptionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageAudioTranscriptionsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageAudioTranscriptionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageAudioTranscriptionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17916,7 +19482,7 @@ pub type UsageAudioTranscriptionsParamsBucketWidth = UsageAudioSpeechesParamsBuc
 pub type UsageAudioTranscriptionsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageAudioTranscriptionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageAudioTranscriptionsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageAudioTranscriptionsResult,
@@ -17925,20 +19491,30 @@ pub struct UsageAudioTranscriptionsResult {
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageAudioTranscriptionsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("seconds", &self.seconds);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18058,32 +19634,40 @@ impl Empty for UsageAudioTranscriptionsResult {
 }
 
 /// The `UsageCodeInterpreterSessionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageCodeInterpreterSessionsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageCodeInterpreterSessionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageCodeInterpreterSessionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18208,18 +19792,27 @@ impl Empty for UsageCodeInterpreterSessionsParams {
 pub type UsageCodeInterpreterSessionsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageCodeInterpreterSessionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageCodeInterpreterSessionsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageCodeInterpreterSessionsResult,
     /// `num_sessions`, required.
     pub num_sessions: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageCodeInterpreterSessionsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("num_sessions", &self.num_sessions);
+        map.some("project_id", &self.project_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18296,44 +19889,52 @@ impl Empty for UsageCodeInterpreterSessionsResult {
 }
 
 /// The `UsageCompletionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageCompletionsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageCompletionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `batch`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<bool>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageCompletionsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageCompletionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("batch", &self.batch);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18514,73 +20115,84 @@ ServiceTier = "service_tier",
 }
 
 /// The `UsageCompletionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageCompletionsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageCompletionsResult,
     /// `input_tokens`, required.
     pub input_tokens: i64,
     /// `input_cached_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_tokens: Option<i64>,
     /// `input_cache_write_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cache_write_tokens: Option<i64>,
     /// `input_uncached_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_uncached_tokens: Option<i64>,
     /// `output_tokens`, required.
     pub output_tokens: i64,
     /// `input_text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_text_tokens: Option<i64>,
     /// `output_text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_text_tokens: Option<i64>,
     /// `input_cached_text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_text_tokens: Option<i64>,
     /// `input_audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_tokens: Option<i64>,
     /// `input_cached_audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_audio_tokens: Option<i64>,
     /// `output_audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_tokens: Option<i64>,
     /// `input_image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_image_tokens: Option<i64>,
     /// `input_cached_image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_image_tokens: Option<i64>,
     /// `output_image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_image_tokens: Option<i64>,
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `batch`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<bool>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageCompletionsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("input_tokens", &self.input_tokens);
+        map.some("input_cached_tokens", &self.input_cached_tokens);
+        map.some("input_cache_write_tokens", &self.input_cache_write_tokens);
+        map.some("input_uncached_tokens", &self.input_uncached_tokens);
+        map.field("output_tokens", &self.output_tokens);
+        map.some("input_text_tokens", &self.input_text_tokens);
+        map.some("output_text_tokens", &self.output_text_tokens);
+        map.some("input_cached_text_tokens", &self.input_cached_text_tokens);
+        map.some("input_audio_tokens", &self.input_audio_tokens);
+        map.some("input_cached_audio_tokens", &self.input_cached_audio_tokens);
+        map.some("output_audio_tokens", &self.output_audio_tokens);
+        map.some("input_image_tokens", &self.input_image_tokens);
+        map.some("input_cached_image_tokens", &self.input_cached_image_tokens);
+        map.some("output_image_tokens", &self.output_image_tokens);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.some("batch", &self.batch);
+        map.some("service_tier", &self.service_tier);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18858,36 +20470,44 @@ impl Empty for UsageCompletionsResult {
 }
 
 /// The `UsageCostsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageCostsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<consts::V1d>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageCostsParamsGroupByItem>>,
     /// `limit`, optional.
     /// Default: `7`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageCostsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19029,41 +20649,49 @@ ApiKeyId = "api_key_id",
 }
 
 /// The `UsageEmbeddingsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageEmbeddingsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageEmbeddingsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageEmbeddingsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageEmbeddingsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19219,7 +20847,7 @@ pub type UsageEmbeddingsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 pub type UsageEmbeddingsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageEmbeddingsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageEmbeddingsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageEmbeddingsResult,
@@ -19228,20 +20856,30 @@ pub struct UsageEmbeddingsResult {
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageEmbeddingsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("input_tokens", &self.input_tokens);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19365,41 +21003,49 @@ impl Empty for UsageEmbeddingsResult {
 }
 
 /// The `UsageFileSearchCallsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageFileSearchCallsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageFileSearchCallsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `vector_store_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageFileSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageFileSearchCallsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("vector_store_ids", &self.vector_store_ids);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19568,27 +21214,36 @@ VectorStoreId = "vector_store_id",
 }
 
 /// The `UsageFileSearchCallsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageFileSearchCallsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageFileSearchesResult,
     /// `num_requests`, required.
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `vector_store_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageFileSearchCallsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("num_requests", &self.num_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("vector_store_id", &self.vector_store_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19698,47 +21353,55 @@ impl Empty for UsageFileSearchCallsResult {
 }
 
 /// The `UsageImagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageImagesParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageImagesParamsBucketWidth>,
     /// `sources`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<UsageImagesParamsSourcesItem>>,
     /// `sizes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sizes: Option<Vec<UsageImagesParamsSizesItem>>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageImagesParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageImagesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("sources", &self.sources);
+        map.some("sizes", &self.sizes);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19957,7 +21620,7 @@ ImageVariation = "image.variation",
 }
 
 /// The `UsageImagesResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageImagesResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageImagesResult,
@@ -19966,26 +21629,36 @@ pub struct UsageImagesResult {
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `source`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// `size`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageImagesResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("images", &self.images);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("source", &self.source);
+        map.some("size", &self.size);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20125,41 +21798,49 @@ impl Empty for UsageImagesResult {
 }
 
 /// The `UsageModerationsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageModerationsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageModerationsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageModerationsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageModerationsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20315,7 +21996,7 @@ pub type UsageModerationsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth
 pub type UsageModerationsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageModerationsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageModerationsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageModerationsResult,
@@ -20324,20 +22005,30 @@ pub struct UsageModerationsResult {
     /// `num_model_requests`, required.
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageModerationsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("input_tokens", &self.input_tokens);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20461,7 +22152,7 @@ impl Empty for UsageModerationsResult {
 }
 
 /// The `UsageResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageResponse {
     /// `object`, required.
     pub object: consts::Page,
@@ -20472,8 +22163,19 @@ pub struct UsageResponse {
     /// `next_page`, required, nullable.
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next_page", &self.next_page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20554,7 +22256,7 @@ impl Empty for UsageResponse {
 }
 
 /// The `UsageTimeBucket` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageTimeBucket {
     /// `object`, required.
     pub object: consts::Bucket,
@@ -20565,8 +22267,19 @@ pub struct UsageTimeBucket {
     /// `results`, required.
     pub results: Vec<UsageTimeBucketResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageTimeBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("start_time", &self.start_time);
+        map.field("end_time", &self.end_time);
+        map.field("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20679,32 +22392,40 @@ OrganizationCostsResult(CostsResult) = "organization.costs.result",
 }
 
 /// The `UsageVectorStoresParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageVectorStoresParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageVectorStoresParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageVectorStoresParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20827,18 +22548,27 @@ impl Empty for UsageVectorStoresParams {
 pub type UsageVectorStoresParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageVectorStoresResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageVectorStoresResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageVectorStoresResult,
     /// `usage_bytes`, required.
     pub usage_bytes: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageVectorStoresResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("usage_bytes", &self.usage_bytes);
+        map.some("project_id", &self.project_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20914,44 +22644,52 @@ impl Empty for UsageVectorStoresResult {
 }
 
 /// The `UsageWebSearchCallsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageWebSearchCallsParams {
     /// `start_time`, required.
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageWebSearchCallsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `context_levels`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_levels: Option<Vec<SearchContextSize>>,
     /// `group_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageWebSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageWebSearchCallsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("start_time", &self.start_time);
+        map.some("end_time", &self.end_time);
+        map.some("bucket_width", &self.bucket_width);
+        map.some("project_ids", &self.project_ids);
+        map.some("user_ids", &self.user_ids);
+        map.some("api_key_ids", &self.api_key_ids);
+        map.some("models", &self.models);
+        map.some("context_levels", &self.context_levels);
+        map.some("group_by", &self.group_by);
+        map.some("limit", &self.limit);
+        map.some("page", &self.page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21131,7 +22869,7 @@ ContextLevel = "context_level",
 }
 
 /// The `UsageWebSearchCallsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsageWebSearchCallsResult {
     /// `object`, required.
     pub object: consts::OrganizationUsageWebSearchesResult,
@@ -21140,23 +22878,33 @@ pub struct UsageWebSearchCallsResult {
     /// `num_requests`, required.
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `context_level`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_level: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UsageWebSearchCallsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("num_model_requests", &self.num_model_requests);
+        map.field("num_requests", &self.num_requests);
+        map.some("project_id", &self.project_id);
+        map.some("user_id", &self.user_id);
+        map.some("api_key_id", &self.api_key_id);
+        map.some("model", &self.model);
+        map.some("context_level", &self.context_level);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21290,56 +23038,69 @@ impl Empty for UsageWebSearchCallsResult {
 }
 
 /// The `User` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// `object`, required.
     pub object: consts::OrganizationUser,
     /// `id`, required.
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `added_at`, required.
     pub added_at: i64,
     /// `is_default`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
     /// `created`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserUser>,
     /// `is_service_account`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_service_account: Option<bool>,
     /// `is_scale_tier_authorized_purchaser`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_scale_tier_authorized_purchaser: Option<bool>,
     /// `is_scim_managed`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_scim_managed: Option<bool>,
     /// `api_key_last_used_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_last_used_at: Option<i64>,
     /// `technical_level`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub developer_persona: Option<String>,
     /// `projects`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub projects: Option<UserProjects>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.some("name", &self.name);
+        map.some("email", &self.email);
+        map.some("role", &self.role);
+        map.field("added_at", &self.added_at);
+        map.some("is_default", &self.is_default);
+        map.some("created", &self.created);
+        map.some("user", &self.user);
+        map.some("is_service_account", &self.is_service_account);
+        map.some(
+            "is_scale_tier_authorized_purchaser",
+            &self.is_scale_tier_authorized_purchaser,
+        );
+        map.some("is_scim_managed", &self.is_scim_managed);
+        map.some("api_key_last_used_at", &self.api_key_last_used_at);
+        map.some("technical_level", &self.technical_level);
+        map.some("developer_persona", &self.developer_persona);
+        map.some("projects", &self.projects);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21543,7 +23304,7 @@ impl Empty for User {
 }
 
 /// The `UserDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserDeleteResponse {
     /// `object`, required.
     pub object: consts::OrganizationUserDeleted,
@@ -21552,8 +23313,18 @@ pub struct UserDeleteResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserDeleteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21625,7 +23396,7 @@ impl Empty for UserDeleteResponse {
 }
 
 /// The `UserListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -21636,8 +23407,19 @@ pub struct UserListResource {
     /// `next`, required, nullable.
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next", &self.next);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21718,23 +23500,33 @@ impl Empty for UserListResource {
 }
 
 /// The `UserListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserListResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<User>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserListResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21824,15 +23616,24 @@ impl Empty for UserListResponse {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserProjects {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<UserProjectsDataItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserProjects {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21895,20 +23696,27 @@ impl Empty for UserProjects {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserProjectsDataItem {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `role`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserProjectsDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("name", &self.name);
+        map.some("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21976,7 +23784,7 @@ impl Empty for UserProjectsDataItem {
 }
 
 /// The `UserRoleAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserRoleAssignment {
     /// `object`, required.
     pub object: consts::UserRole,
@@ -21985,8 +23793,18 @@ pub struct UserRoleAssignment {
     /// `role`, required.
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserRoleAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("user", &self.user);
+        map.field("role", &self.role);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22058,23 +23876,30 @@ impl Empty for UserRoleAssignment {
 }
 
 /// The `UserRoleUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserRoleUpdateRequest {
     /// `role`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `role_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
     /// `technical_level`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub developer_persona: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserRoleUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role", &self.role);
+        map.some("role_id", &self.role_id);
+        map.some("technical_level", &self.technical_level);
+        map.some("developer_persona", &self.developer_persona);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22152,33 +23977,42 @@ impl Empty for UserRoleUpdateRequest {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserUser {
     /// `object`, required.
     pub object: consts::User,
     /// `id`, required.
     pub id: String,
     /// `email`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `picture`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// `enabled`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `banned`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
     /// `banned_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub banned_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.some("email", &self.email);
+        map.some("name", &self.name);
+        map.some("picture", &self.picture);
+        map.some("enabled", &self.enabled);
+        map.some("banned", &self.banned);
+        map.some("banned_at", &self.banned_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

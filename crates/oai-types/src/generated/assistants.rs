@@ -6,21 +6,28 @@ use super::*;
 use crate::__private::Empty;
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantNewVectorStore {
     /// `file_ids`, optional.
     /// Constraints: at most 100000000 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<AssistantNewVectorStoreChunkingStrategy>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantNewVectorStore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_ids", &self.file_ids);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -100,15 +107,24 @@ Static(AssistantNewVectorStoreChunkingStrategyStatic) = "static",
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssistantNewVectorStoreChunkingStrategyStatic {
     /// `type`, required.
     pub r#type: consts::Static,
     /// `static`, required.
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantNewVectorStoreChunkingStrategyStatic {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("static", &self.r#static);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -172,7 +188,7 @@ impl Empty for AssistantNewVectorStoreChunkingStrategyStatic {
 
 /// The `AssistantObject` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssistantObject {
     /// `id`, required.
     pub id: String,
@@ -193,22 +209,38 @@ pub struct AssistantObject {
     /// Default: `[]`.
     pub tools: Vec<AssistantObjectToolsItem>,
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<AssistantObjectToolResources>,
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("model", &self.model);
+        map.field("instructions", &self.instructions);
+        map.field("tools", &self.tools);
+        map.some("tool_resources", &self.tool_resources);
+        map.field("metadata", &self.metadata);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -388,17 +420,24 @@ impl Empty for AssistantObject {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantObjectToolResources {
     /// `code_interpreter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<AssistantObjectToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantObjectToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantObjectToolResources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("code_interpreter", &self.code_interpreter);
+        map.some("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -460,16 +499,23 @@ impl Empty for AssistantObjectToolResources {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantObjectToolResourcesCodeInterpreter {
     /// `file_ids`, optional.
     /// Constraints: at most 20 items.
     /// Default: `[]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantObjectToolResourcesCodeInterpreter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_ids", &self.file_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -519,15 +565,22 @@ impl Empty for AssistantObjectToolResourcesCodeInterpreter {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantObjectToolResourcesFileSearch {
     /// `vector_store_ids`, optional.
     /// Constraints: at most 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantObjectToolResourcesFileSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("vector_store_ids", &self.vector_store_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -697,13 +750,21 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// The `AssistantToolsCode` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantToolsCode {
     /// `type`, required.
     pub r#type: consts::CodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantToolsCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -753,16 +814,24 @@ impl Empty for AssistantToolsCode {
 }
 
 /// The `AssistantToolsFileSearch` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantToolsFileSearch {
     /// `type`, required.
     pub r#type: consts::FileSearch,
     /// `file_search`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantToolsFileSearchFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantToolsFileSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -821,18 +890,25 @@ impl Empty for AssistantToolsFileSearch {
 }
 
 /// Inline schema in `AssistantToolsFileSearch`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantToolsFileSearchFileSearch {
     /// `max_num_results`, optional.
     /// Constraints: minimum 1, maximum 50.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<u64>,
     /// `ranking_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<FileSearchRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantToolsFileSearchFileSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("max_num_results", &self.max_num_results);
+        map.some("ranking_options", &self.ranking_options);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -891,13 +967,21 @@ impl Empty for AssistantToolsFileSearchFileSearch {
 }
 
 /// The `AssistantToolsFileSearchTypeOnly` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantToolsFileSearchTypeOnly {
     /// `type`, required.
     pub r#type: consts::FileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantToolsFileSearchTypeOnly {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -947,15 +1031,24 @@ impl Empty for AssistantToolsFileSearchTypeOnly {
 }
 
 /// The `AssistantToolsFunction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssistantToolsFunction {
     /// `type`, required.
     pub r#type: consts::Function,
     /// `function`, required.
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantToolsFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1042,16 +1135,24 @@ AssistantsNamedToolChoice(AssistantsNamedToolChoice),
 }
 
 /// The `AssistantsNamedToolChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssistantsNamedToolChoice {
     /// `type`, required.
     pub r#type: AssistantsNamedToolChoiceType,
     /// `function`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<ChatCompletionFunctionCallOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantsNamedToolChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1126,45 +1227,53 @@ FileSearch = "file_search",
 }
 
 /// The `CreateAssistantRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateAssistantRequest {
     /// `model`, required.
     pub model: CreateAssistantRequestModel,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `tools`, optional.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateAssistantRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateAssistantRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateAssistantRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.some("name", &self.name);
+        map.some("description", &self.description);
+        map.some("instructions", &self.instructions);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("tools", &self.tools);
+        map.some("tool_resources", &self.tool_resources);
+        map.some("metadata", &self.metadata);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1411,17 +1520,24 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateAssistantRequestToolResources {
     /// `code_interpreter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<CreateAssistantRequestToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateAssistantRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateAssistantRequestToolResources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("code_interpreter", &self.code_interpreter);
+        map.some("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1488,19 +1604,26 @@ pub type CreateAssistantRequestToolResourcesCodeInterpreter =
     AssistantObjectToolResourcesCodeInterpreter;
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateAssistantRequestToolResourcesFileSearch {
     /// `vector_store_ids`, optional.
     /// Constraints: at most 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// `vector_stores`, optional.
     /// Constraints: at most 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_stores: Option<Vec<AssistantNewVectorStore>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateAssistantRequestToolResourcesFileSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("vector_store_ids", &self.vector_store_ids);
+        map.some("vector_stores", &self.vector_stores);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1571,21 +1694,30 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateMessageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateMessageRequest {
     /// `role`, required.
     pub role: CreateMessageRequestRole,
     /// `content`, required.
     pub content: CreateMessageRequestContent,
     /// `attachments`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<CreateMessageRequestAttachmentsItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateMessageRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("attachments", &self.attachments);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1667,17 +1799,24 @@ impl Empty for CreateMessageRequest {
 }
 
 /// Inline schema in `CreateMessageRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateMessageRequestAttachmentsItem {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateMessageRequestAttachmentsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1785,14 +1924,21 @@ Assistant = "assistant",
 }
 
 /// The `CreateRunParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateRunParams {
     /// `include[]`, optional.
-    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateRunParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include[]", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1844,68 +1990,76 @@ impl Empty for CreateRunParams {
 }
 
 /// The `CreateRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateRunRequest {
     /// `assistant_id`, required.
     pub assistant_id: String,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateRunRequestModel>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `additional_instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_instructions: Option<String>,
     /// `additional_messages`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_messages: Option<Vec<CreateMessageRequest>>,
     /// `tools`, optional, nullable.
     /// Constraints: at most 20 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateRunRequestToolsItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateRunRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("assistant_id", &self.assistant_id);
+        map.some("model", &self.model);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("instructions", &self.instructions);
+        map.some("additional_instructions", &self.additional_instructions);
+        map.some("additional_messages", &self.additional_messages);
+        map.some("tools", &self.tools);
+        map.some("metadata", &self.metadata);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("stream", &self.stream);
+        map.some("max_prompt_tokens", &self.max_prompt_tokens);
+        map.some("max_completion_tokens", &self.max_completion_tokens);
+        map.some("truncation_strategy", &self.truncation_strategy);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2227,65 +2381,73 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateThreadAndRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateThreadAndRunRequest {
     /// `assistant_id`, required.
     pub assistant_id: String,
     /// `thread`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<CreateThreadRequest>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateThreadAndRunRequestModel>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `tools`, optional, nullable.
     /// Constraints: at most 20 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateThreadAndRunRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateThreadAndRunRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateThreadAndRunRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("assistant_id", &self.assistant_id);
+        map.some("thread", &self.thread);
+        map.some("model", &self.model);
+        map.some("instructions", &self.instructions);
+        map.some("tools", &self.tools);
+        map.some("tool_resources", &self.tool_resources);
+        map.some("metadata", &self.metadata);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("stream", &self.stream);
+        map.some("max_prompt_tokens", &self.max_prompt_tokens);
+        map.some("max_completion_tokens", &self.max_completion_tokens);
+        map.some("truncation_strategy", &self.truncation_strategy);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2578,17 +2740,24 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateThreadAndRunRequestToolResources {
     /// `code_interpreter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateThreadAndRunRequestToolResources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("code_interpreter", &self.code_interpreter);
+        map.some("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2670,20 +2839,27 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateThreadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateThreadRequest {
     /// `messages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<CreateMessageRequest>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateThreadRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateThreadRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("messages", &self.messages);
+        map.some("tool_resources", &self.tool_resources);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2754,7 +2930,7 @@ impl Empty for CreateThreadRequest {
 pub type CreateThreadRequestToolResources = CreateAssistantRequestToolResources;
 
 /// The `DeleteAssistantResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteAssistantResponse {
     /// `id`, required.
     pub id: String,
@@ -2763,8 +2939,18 @@ pub struct DeleteAssistantResponse {
     /// `object`, required.
     pub object: consts::AssistantDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteAssistantResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2836,7 +3022,7 @@ impl Empty for DeleteAssistantResponse {
 }
 
 /// The `DeleteMessageResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteMessageResponse {
     /// `id`, required.
     pub id: String,
@@ -2845,8 +3031,18 @@ pub struct DeleteMessageResponse {
     /// `object`, required.
     pub object: consts::ThreadMessageDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteMessageResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2918,7 +3114,7 @@ impl Empty for DeleteMessageResponse {
 }
 
 /// The `DeleteThreadResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteThreadResponse {
     /// `id`, required.
     pub id: String,
@@ -2927,8 +3123,18 @@ pub struct DeleteThreadResponse {
     /// `object`, required.
     pub object: consts::ThreadDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteThreadResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3000,15 +3206,24 @@ impl Empty for DeleteThreadResponse {
 }
 
 /// The `DoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DoneEvent {
     /// `event`, required.
     pub event: consts::Done,
     /// `data`, required.
     pub data: consts::DONE,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3067,15 +3282,24 @@ impl Empty for DoneEvent {
 }
 
 /// The `ErrorEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorEvent {
     /// `event`, required.
     pub event: consts::Error,
     /// `data`, required.
     pub data: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ErrorEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3148,17 +3372,25 @@ Default20240821 = "default_2024_08_21",
 }
 
 /// The `FileSearchRankingOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileSearchRankingOptions {
     /// `ranker`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<FileSearchRanker>,
     /// `score_threshold`, required.
     /// Constraints: minimum 0, maximum 1.
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FileSearchRankingOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("ranker", &self.ranker);
+        map.field("score_threshold", &self.score_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3225,34 +3457,42 @@ impl Empty for FileSearchRankingOptions {
 }
 
 /// The `FineTuneChatCompletionRequestAssistantMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneChatCompletionRequestAssistantMessage {
     /// `weight`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
     /// `content`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<FineTuneChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// `role`, required.
     pub role: consts::Assistant,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<FineTuneChatCompletionRequestAssistantMessageAudio>,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `function_call`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneChatCompletionRequestAssistantMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("weight", &self.weight);
+        map.some("content", &self.content);
+        map.some("refusal", &self.refusal);
+        map.field("role", &self.role);
+        map.some("name", &self.name);
+        map.some("audio", &self.audio);
+        map.some("tool_calls", &self.tool_calls);
+        map.some("function_call", &self.function_call);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3404,14 +3644,21 @@ pub type FineTuneChatCompletionRequestAssistantMessageFunctionCall =
     ChatCompletionRequestAssistantMessageFunctionCall;
 
 /// The `GetRunStepParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetRunStepParams {
     /// `include[]`, optional.
-    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetRunStepParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include[]", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3463,25 +3710,32 @@ impl Empty for GetRunStepParams {
 }
 
 /// The `ListAssistantsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAssistantsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListAssistantsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3558,7 +3812,7 @@ impl Empty for ListAssistantsParams {
 }
 
 /// The `ListAssistantsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListAssistantsResponse {
     /// `object`, required.
     pub object: String,
@@ -3571,8 +3825,20 @@ pub struct ListAssistantsResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListAssistantsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3662,28 +3928,35 @@ impl Empty for ListAssistantsResponse {
 }
 
 /// The `ListMessagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListMessagesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `run_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListMessagesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.some("run_id", &self.run_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3769,7 +4042,7 @@ impl Empty for ListMessagesParams {
 }
 
 /// The `ListMessagesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListMessagesResponse {
     /// `object`, required.
     pub object: String,
@@ -3782,8 +4055,20 @@ pub struct ListMessagesResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListMessagesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3873,28 +4158,35 @@ impl Empty for ListMessagesResponse {
 }
 
 /// The `ListRunStepsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRunStepsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `include[]`, optional.
-    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListRunStepsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.some("include[]", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3982,7 +4274,7 @@ impl Empty for ListRunStepsParams {
 }
 
 /// The `ListRunStepsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListRunStepsResponse {
     /// `object`, required.
     pub object: String,
@@ -3995,8 +4287,20 @@ pub struct ListRunStepsResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListRunStepsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4086,25 +4390,32 @@ impl Empty for ListRunStepsResponse {
 }
 
 /// The `ListRunsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRunsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListRunsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4181,7 +4492,7 @@ impl Empty for ListRunsParams {
 }
 
 /// The `ListRunsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListRunsResponse {
     /// `object`, required.
     pub object: String,
@@ -4194,8 +4505,20 @@ pub struct ListRunsResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListRunsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4285,15 +4608,24 @@ impl Empty for ListRunsResponse {
 }
 
 /// The `MessageContentImageFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentImageFileObject {
     /// `type`, required.
     pub r#type: consts::ImageFile,
     /// `image_file`, required.
     pub image_file: MessageContentImageFileObjectImageFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentImageFileObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_file", &self.image_file);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4360,17 +4692,25 @@ impl Empty for MessageContentImageFileObject {
 }
 
 /// Inline schema in `MessageContentImageFileObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentImageFileObjectImageFile {
     /// `file_id`, required.
     pub file_id: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentImageFileObjectImageFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_id", &self.file_id);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4433,15 +4773,24 @@ impl Empty for MessageContentImageFileObjectImageFile {
 }
 
 /// The `MessageContentImageUrlObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentImageUrlObject {
     /// `type`, required.
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
     pub image_url: MessageContentImageUrlObjectImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentImageUrlObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_url", &self.image_url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4512,15 +4861,24 @@ pub type MessageContentImageUrlObjectImageUrl =
     ChatCompletionRequestMessageContentPartImageImageUrl;
 
 /// The `MessageContentRefusalObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentRefusalObject {
     /// `type`, required.
     pub r#type: consts::Refusal,
     /// `refusal`, required.
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentRefusalObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4583,7 +4941,7 @@ impl Empty for MessageContentRefusalObject {
 }
 
 /// The `MessageContentTextAnnotationsFileCitationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObject {
     /// `type`, required.
     pub r#type: consts::FileCitation,
@@ -4598,8 +4956,20 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
     /// Constraints: minimum 0.
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentTextAnnotationsFileCitationObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.field("file_citation", &self.file_citation);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4704,13 +5074,21 @@ impl Empty for MessageContentTextAnnotationsFileCitationObject {
 }
 
 /// Inline schema in `MessageContentTextAnnotationsFileCitationObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     /// `file_id`, required.
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4767,7 +5145,7 @@ impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
 }
 
 /// The `MessageContentTextAnnotationsFilePathObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentTextAnnotationsFilePathObject {
     /// `type`, required.
     pub r#type: consts::FilePath,
@@ -4782,8 +5160,20 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     /// Constraints: minimum 0.
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentTextAnnotationsFilePathObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.field("file_path", &self.file_path);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4891,15 +5281,24 @@ pub type MessageContentTextAnnotationsFilePathObjectFilePath =
     MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `MessageContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentTextObject {
     /// `type`, required.
     pub r#type: consts::Text,
     /// `text`, required.
     pub text: MessageContentTextObjectText,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentTextObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4962,15 +5361,24 @@ impl Empty for MessageContentTextObject {
 }
 
 /// Inline schema in `MessageContentTextObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContentTextObjectText {
     /// `value`, required.
     pub value: String,
     /// `annotations`, required.
     pub annotations: Vec<MessageContentTextObjectTextAnnotationsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageContentTextObjectText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("value", &self.value);
+        map.field("annotations", &self.annotations);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5048,18 +5456,27 @@ FilePath(MessageContentTextAnnotationsFilePathObject) = "file_path",
 }
 
 /// The `MessageDeltaContentImageFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentImageFileObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::ImageFile,
     /// `image_file`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_file: Option<MessageDeltaContentImageFileObjectImageFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentImageFileObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("image_file", &self.image_file);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5132,18 +5549,25 @@ impl Empty for MessageDeltaContentImageFileObject {
 }
 
 /// Inline schema in `MessageDeltaContentImageFileObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaContentImageFileObjectImageFile {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentImageFileObjectImageFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5202,18 +5626,27 @@ impl Empty for MessageDeltaContentImageFileObjectImageFile {
 }
 
 /// The `MessageDeltaContentImageUrlObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentImageUrlObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::ImageUrl,
     /// `image_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<MessageDeltaContentImageUrlObjectImageUrl>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentImageUrlObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("image_url", &self.image_url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5286,18 +5719,25 @@ impl Empty for MessageDeltaContentImageUrlObject {
 }
 
 /// Inline schema in `MessageDeltaContentImageUrlObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaContentImageUrlObjectImageUrl {
     /// `url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentImageUrlObjectImageUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("url", &self.url);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5356,18 +5796,27 @@ impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
 }
 
 /// The `MessageDeltaContentRefusalObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentRefusalObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::Refusal,
     /// `refusal`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentRefusalObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5439,29 +5888,38 @@ impl Empty for MessageDeltaContentRefusalObject {
 }
 
 /// The `MessageDeltaContentTextAnnotationsFileCitationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::FileCitation,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `file_citation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_citation: Option<MessageDeltaFileCitation>,
     /// `start_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentTextAnnotationsFileCitationObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("file_citation", &self.file_citation);
+        map.some("start_index", &self.start_index);
+        map.some("end_index", &self.end_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5568,29 +6026,38 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
 }
 
 /// The `MessageDeltaContentTextAnnotationsFilePathObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::FilePath,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `file_path`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_path: Option<MessageDeltaContentTextAnnotationsFilePathObjectFilePath>,
     /// `start_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentTextAnnotationsFilePathObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("file_path", &self.file_path);
+        map.some("start_index", &self.start_index);
+        map.some("end_index", &self.end_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5698,14 +6165,21 @@ impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFilePathObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5756,18 +6230,27 @@ impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
 }
 
 /// The `MessageDeltaContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaContentTextObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::Text,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<MessageDeltaContentTextObjectText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentTextObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5839,17 +6322,24 @@ impl Empty for MessageDeltaContentTextObject {
 }
 
 /// Inline schema in `MessageDeltaContentTextObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaContentTextObjectText {
     /// `value`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `annotations`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<MessageDeltaContentTextObjectTextAnnotationsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaContentTextObjectText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("value", &self.value);
+        map.some("annotations", &self.annotations);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5920,17 +6410,24 @@ FilePath(MessageDeltaContentTextAnnotationsFilePathObject) = "file_path",
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFileCitationObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaFileCitation {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `quote`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaFileCitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("quote", &self.quote);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5989,7 +6486,7 @@ impl Empty for MessageDeltaFileCitation {
 }
 
 /// The `MessageDeltaObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageDeltaObject {
     /// `id`, required.
     pub id: String,
@@ -5998,8 +6495,18 @@ pub struct MessageDeltaObject {
     /// `delta`, required.
     pub delta: MessageDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("delta", &self.delta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6071,17 +6578,24 @@ impl Empty for MessageDeltaObject {
 }
 
 /// Inline schema in `MessageDeltaObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageDeltaObjectDelta {
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MessageDeltaObjectDeltaRole>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<MessageDeltaObjectDeltaContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageDeltaObjectDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role", &self.role);
+        map.some("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6157,7 +6671,7 @@ ImageUrl(MessageDeltaContentImageUrlObject) = "image_url",
 pub type MessageDeltaObjectDeltaRole = CreateMessageRequestRole;
 
 /// The `MessageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageObject {
     /// `id`, required.
     pub id: String,
@@ -6188,8 +6702,29 @@ pub struct MessageObject {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("status", &self.status);
+        map.field("incomplete_details", &self.incomplete_details);
+        map.field("completed_at", &self.completed_at);
+        map.field("incomplete_at", &self.incomplete_at);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.field("assistant_id", &self.assistant_id);
+        map.field("run_id", &self.run_id);
+        map.field("attachments", &self.attachments);
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6400,13 +6935,21 @@ Refusal(MessageContentRefusalObject) = "refusal",
 }
 
 /// Inline schema in `MessageObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageObjectIncompleteDetails {
     /// `reason`, required.
     pub reason: MessageObjectIncompleteDetailsReason,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageObjectIncompleteDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6507,15 +7050,24 @@ ThreadMessageIncomplete(MessageStreamEventThreadMessageIncomplete) = "thread.mes
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageStreamEventThreadMessageCompleted {
     /// `event`, required.
     pub event: consts::ThreadMessageCompleted,
     /// `data`, required.
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageStreamEventThreadMessageCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6578,15 +7130,24 @@ impl Empty for MessageStreamEventThreadMessageCompleted {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageStreamEventThreadMessageCreated {
     /// `event`, required.
     pub event: consts::ThreadMessageCreated,
     /// `data`, required.
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageStreamEventThreadMessageCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6649,15 +7210,24 @@ impl Empty for MessageStreamEventThreadMessageCreated {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageStreamEventThreadMessageDelta {
     /// `event`, required.
     pub event: consts::ThreadMessageDelta,
     /// `data`, required.
     pub data: MessageDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageStreamEventThreadMessageDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6720,15 +7290,24 @@ impl Empty for MessageStreamEventThreadMessageDelta {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageStreamEventThreadMessageInProgress {
     /// `event`, required.
     pub event: consts::ThreadMessageInProgress,
     /// `data`, required.
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageStreamEventThreadMessageInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6791,15 +7370,24 @@ impl Empty for MessageStreamEventThreadMessageInProgress {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageStreamEventThreadMessageIncomplete {
     /// `event`, required.
     pub event: consts::ThreadMessageIncomplete,
     /// `data`, required.
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for MessageStreamEventThreadMessageIncomplete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6862,46 +7450,53 @@ impl Empty for MessageStreamEventThreadMessageIncomplete {
 }
 
 /// The `ModifyAssistantRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyAssistantRequest {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModifyAssistantRequestModel>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `tools`, optional.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ModifyAssistantRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<ModifyAssistantRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModifyAssistantRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("name", &self.name);
+        map.some("description", &self.description);
+        map.some("instructions", &self.instructions);
+        map.some("tools", &self.tools);
+        map.some("tool_resources", &self.tool_resources);
+        map.some("metadata", &self.metadata);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7159,14 +7754,21 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `ModifyMessageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyMessageRequest {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModifyMessageRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7216,14 +7818,21 @@ impl Empty for ModifyMessageRequest {
 }
 
 /// The `ModifyRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyRunRequest {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModifyRunRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7273,17 +7882,24 @@ impl Empty for ModifyRunRequest {
 }
 
 /// The `ModifyThreadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyThreadRequest {
     /// `tool_resources`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<ModifyThreadRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModifyThreadRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("tool_resources", &self.tool_resources);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7345,7 +7961,7 @@ impl Empty for ModifyThreadRequest {
 pub type ModifyThreadRequestToolResources = AssistantObjectToolResources;
 
 /// The `RunCompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunCompletionUsage {
     /// `completion_tokens`, required.
     pub completion_tokens: i64,
@@ -7354,8 +7970,18 @@ pub struct RunCompletionUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunCompletionUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("completion_tokens", &self.completion_tokens);
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7439,7 +8065,7 @@ impl Empty for RunCompletionUsage {
 }
 
 /// The `RunObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunObject {
     /// `id`, required.
     pub id: String,
@@ -7482,10 +8108,8 @@ pub struct RunObject {
     /// `usage`, required, nullable.
     pub usage: Option<RunCompletionUsage>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `max_prompt_tokens`, required, nullable.
     /// Constraints: minimum 256.
@@ -7502,8 +8126,42 @@ pub struct RunObject {
     /// `response_format`, required, nullable.
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("assistant_id", &self.assistant_id);
+        map.field("status", &self.status);
+        map.field("required_action", &self.required_action);
+        map.field("last_error", &self.last_error);
+        map.field("expires_at", &self.expires_at);
+        map.field("started_at", &self.started_at);
+        map.field("cancelled_at", &self.cancelled_at);
+        map.field("failed_at", &self.failed_at);
+        map.field("completed_at", &self.completed_at);
+        map.field("incomplete_details", &self.incomplete_details);
+        map.field("model", &self.model);
+        map.field("instructions", &self.instructions);
+        map.field("tools", &self.tools);
+        map.field("metadata", &self.metadata);
+        map.field("usage", &self.usage);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.field("max_prompt_tokens", &self.max_prompt_tokens);
+        map.field("max_completion_tokens", &self.max_completion_tokens);
+        map.field("truncation_strategy", &self.truncation_strategy);
+        map.field("tool_choice", &self.tool_choice);
+        map.field("parallel_tool_calls", &self.parallel_tool_calls);
+        map.field("response_format", &self.response_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7839,14 +8497,21 @@ impl Empty for RunObject {
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunObjectIncompleteDetails {
     /// `reason`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RunObjectIncompleteDetailsReason>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunObjectIncompleteDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7906,15 +8571,24 @@ MaxPromptTokens = "max_prompt_tokens",
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunObjectLastError {
     /// `code`, required.
     pub code: RunObjectLastErrorCode,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunObjectLastError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7989,15 +8663,24 @@ InvalidPrompt = "invalid_prompt",
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunObjectRequiredAction {
     /// `type`, required.
     pub r#type: consts::SubmitToolOutputs,
     /// `submit_tool_outputs`, required.
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunObjectRequiredAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("submit_tool_outputs", &self.submit_tool_outputs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8065,13 +8748,21 @@ impl Empty for RunObjectRequiredAction {
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunObjectRequiredActionSubmitToolOutputs {
     /// `tool_calls`, required.
     pub tool_calls: Vec<RunToolCallObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunObjectRequiredActionSubmitToolOutputs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("tool_calls", &self.tool_calls);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8175,7 +8866,7 @@ Image(RunStepDetailsToolCallsCodeOutputImageObject) = "image",
 }
 
 /// The `RunStepCompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepCompletionUsage {
     /// `completion_tokens`, required.
     pub completion_tokens: i64,
@@ -8184,8 +8875,18 @@ pub struct RunStepCompletionUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepCompletionUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("completion_tokens", &self.completion_tokens);
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8279,7 +8980,7 @@ Image(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject) = "image",
 }
 
 /// The `RunStepDeltaObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaObject {
     /// `id`, required.
     pub id: String,
@@ -8288,8 +8989,18 @@ pub struct RunStepDeltaObject {
     /// `delta`, required.
     pub delta: RunStepDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("delta", &self.delta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8361,14 +9072,21 @@ impl Empty for RunStepDeltaObject {
 }
 
 /// Inline schema in `RunStepDeltaObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaObjectDelta {
     /// `step_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_details: Option<RunStepDeltaObjectDeltaStepDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaObjectDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("step_details", &self.step_details);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8428,16 +9146,24 @@ ToolCalls(RunStepDeltaStepDetailsToolCallsObject) = "tool_calls",
 }
 
 /// The `RunStepDeltaStepDetailsMessageCreationObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaStepDetailsMessageCreationObject {
     /// `type`, required.
     pub r#type: consts::MessageCreation,
     /// `message_creation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_creation: Option<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsMessageCreationObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("message_creation", &self.message_creation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8498,14 +9224,21 @@ impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsMessageCreationObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("message_id", &self.message_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8560,21 +9293,30 @@ impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     /// `index`, required.
     pub index: i64,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::CodeInterpreter,
     /// `code_interpreter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsCodeObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("code_interpreter", &self.code_interpreter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8657,17 +9399,24 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
     /// `outputs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<RunStepDeltaCodeInterpreterOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("outputs", &self.outputs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8727,18 +9476,27 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::Image,
     /// `image`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("image", &self.image);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8817,18 +9575,27 @@ pub type RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage =
     MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     /// `index`, required.
     pub index: i64,
     /// `type`, required.
     pub r#type: consts::Logs,
     /// `logs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("type", &self.r#type);
+        map.some("logs", &self.logs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8901,20 +9668,30 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFileSearchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     /// `index`, required.
     pub index: i64,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::FileSearch,
     /// `file_search`, required.
     pub file_search: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8999,21 +9776,30 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     /// `index`, required.
     pub index: i64,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::Function,
     /// `function`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9096,20 +9882,27 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsFunctionObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("arguments", &self.arguments);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9178,16 +9971,24 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDeltaStepDetailsToolCallsObject {
     /// `type`, required.
     pub r#type: consts::ToolCalls,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDeltaStepDetailsToolCallsObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("tool_calls", &self.tool_calls);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9260,15 +10061,24 @@ Function(RunStepDeltaStepDetailsToolCallsFunctionObject) = "function",
 }
 
 /// The `RunStepDetailsMessageCreationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsMessageCreationObject {
     /// `type`, required.
     pub r#type: consts::MessageCreation,
     /// `message_creation`, required.
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsMessageCreationObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("message_creation", &self.message_creation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9337,13 +10147,21 @@ impl Empty for RunStepDetailsMessageCreationObject {
 }
 
 /// Inline schema in `RunStepDetailsMessageCreationObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, required.
     pub message_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsMessageCreationObjectMessageCreation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("message_id", &self.message_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9401,7 +10219,7 @@ impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
 }
 
 /// The `RunStepDetailsToolCallsCodeObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObject {
     /// `id`, required.
     pub id: String,
@@ -9410,8 +10228,18 @@ pub struct RunStepDetailsToolCallsCodeObject {
     /// `code_interpreter`, required.
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsCodeObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("code_interpreter", &self.code_interpreter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9489,15 +10317,24 @@ impl Empty for RunStepDetailsToolCallsCodeObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsCodeObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, required.
     pub input: String,
     /// `outputs`, required.
     pub outputs: Vec<RunStepCodeInterpreterOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.field("outputs", &self.outputs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9560,15 +10397,24 @@ impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
 }
 
 /// The `RunStepDetailsToolCallsCodeOutputImageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     /// `type`, required.
     pub r#type: consts::Image,
     /// `image`, required.
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsCodeOutputImageObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image", &self.image);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9635,15 +10481,24 @@ pub type RunStepDetailsToolCallsCodeOutputImageObjectImage =
     MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `RunStepDetailsToolCallsCodeOutputLogsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     /// `type`, required.
     pub r#type: consts::Logs,
     /// `logs`, required.
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsCodeOutputLogsObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("logs", &self.logs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9706,7 +10561,7 @@ impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchObject {
     /// `id`, required.
     pub id: String,
@@ -9715,8 +10570,18 @@ pub struct RunStepDetailsToolCallsFileSearchObject {
     /// `file_search`, required.
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFileSearchObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("file_search", &self.file_search);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9793,17 +10658,24 @@ impl Empty for RunStepDetailsToolCallsFileSearchObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     /// `ranking_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<RunStepDetailsToolCallsFileSearchRankingOptionsObject>,
     /// `results`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<RunStepDetailsToolCallsFileSearchResultObject>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("ranking_options", &self.ranking_options);
+        map.some("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9866,7 +10738,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchRankingOptionsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     /// `ranker`, required.
     pub ranker: FileSearchRanker,
@@ -9874,8 +10746,17 @@ pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     /// Constraints: minimum 0, maximum 1.
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("ranker", &self.ranker);
+        map.field("score_threshold", &self.score_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9943,7 +10824,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchResultObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchResultObject {
     /// `file_id`, required.
     pub file_id: String,
@@ -9953,11 +10834,21 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
     /// Constraints: minimum 0, maximum 1.
     pub score: f64,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<RunStepDetailsToolCallsFileSearchResultObjectContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFileSearchResultObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_id", &self.file_id);
+        map.field("file_name", &self.file_name);
+        map.field("score", &self.score);
+        map.some("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10044,17 +10935,24 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchResultObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Text>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10114,7 +11012,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
 }
 
 /// The `RunStepDetailsToolCallsFunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObject {
     /// `id`, required.
     pub id: String,
@@ -10123,8 +11021,18 @@ pub struct RunStepDetailsToolCallsFunctionObject {
     /// `function`, required.
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFunctionObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10196,7 +11104,7 @@ impl Empty for RunStepDetailsToolCallsFunctionObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFunctionObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, required.
     pub name: String,
@@ -10205,8 +11113,18 @@ pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     /// `output`, required, nullable.
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsFunctionObjectFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10282,15 +11200,24 @@ impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
 }
 
 /// The `RunStepDetailsToolCallsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepDetailsToolCallsObject {
     /// `type`, required.
     pub r#type: consts::ToolCalls,
     /// `tool_calls`, required.
     pub tool_calls: Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepDetailsToolCallsObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("tool_calls", &self.tool_calls);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10370,7 +11297,7 @@ Function(RunStepDetailsToolCallsFunctionObject) = "function",
 }
 
 /// The `RunStepObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepObject {
     /// `id`, required.
     pub id: String,
@@ -10405,8 +11332,31 @@ pub struct RunStepObject {
     /// `usage`, required, nullable.
     pub usage: Option<RunStepCompletionUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("assistant_id", &self.assistant_id);
+        map.field("thread_id", &self.thread_id);
+        map.field("run_id", &self.run_id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("step_details", &self.step_details);
+        map.field("last_error", &self.last_error);
+        map.field("expired_at", &self.expired_at);
+        map.field("cancelled_at", &self.cancelled_at);
+        map.field("failed_at", &self.failed_at);
+        map.field("completed_at", &self.completed_at);
+        map.field("metadata", &self.metadata);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10628,15 +11578,24 @@ impl Empty for RunStepObject {
 }
 
 /// Inline schema in `RunStepObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepObjectLastError {
     /// `code`, required.
     pub code: RunStepObjectLastErrorCode,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepObjectLastError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10765,15 +11724,24 @@ ThreadRunStepExpired(RunStepStreamEventThreadRunStepExpired) = "thread.run.step.
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepCancelled {
     /// `event`, required.
     pub event: consts::ThreadRunStepCancelled,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepCancelled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10836,15 +11804,24 @@ impl Empty for RunStepStreamEventThreadRunStepCancelled {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepCompleted {
     /// `event`, required.
     pub event: consts::ThreadRunStepCompleted,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10907,15 +11884,24 @@ impl Empty for RunStepStreamEventThreadRunStepCompleted {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepCreated {
     /// `event`, required.
     pub event: consts::ThreadRunStepCreated,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10978,15 +11964,24 @@ impl Empty for RunStepStreamEventThreadRunStepCreated {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepDelta {
     /// `event`, required.
     pub event: consts::ThreadRunStepDelta,
     /// `data`, required.
     pub data: RunStepDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11049,15 +12044,24 @@ impl Empty for RunStepStreamEventThreadRunStepDelta {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepExpired {
     /// `event`, required.
     pub event: consts::ThreadRunStepExpired,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepExpired {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11120,15 +12124,24 @@ impl Empty for RunStepStreamEventThreadRunStepExpired {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepFailed {
     /// `event`, required.
     pub event: consts::ThreadRunStepFailed,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11191,15 +12204,24 @@ impl Empty for RunStepStreamEventThreadRunStepFailed {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStepStreamEventThreadRunStepInProgress {
     /// `event`, required.
     pub event: consts::ThreadRunStepInProgress,
     /// `data`, required.
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStepStreamEventThreadRunStepInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11288,15 +12310,24 @@ ThreadRunExpired(RunStreamEventThreadRunExpired) = "thread.run.expired" [boxed =
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunCancelled {
     /// `event`, required.
     pub event: consts::ThreadRunCancelled,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunCancelled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11359,15 +12390,24 @@ impl Empty for RunStreamEventThreadRunCancelled {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunCancelling {
     /// `event`, required.
     pub event: consts::ThreadRunCancelling,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunCancelling {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11430,15 +12470,24 @@ impl Empty for RunStreamEventThreadRunCancelling {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunCompleted {
     /// `event`, required.
     pub event: consts::ThreadRunCompleted,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11501,15 +12550,24 @@ impl Empty for RunStreamEventThreadRunCompleted {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunCreated {
     /// `event`, required.
     pub event: consts::ThreadRunCreated,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11572,15 +12630,24 @@ impl Empty for RunStreamEventThreadRunCreated {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunExpired {
     /// `event`, required.
     pub event: consts::ThreadRunExpired,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunExpired {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11643,15 +12710,24 @@ impl Empty for RunStreamEventThreadRunExpired {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunFailed {
     /// `event`, required.
     pub event: consts::ThreadRunFailed,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11714,15 +12790,24 @@ impl Empty for RunStreamEventThreadRunFailed {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunInProgress {
     /// `event`, required.
     pub event: consts::ThreadRunInProgress,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11785,15 +12870,24 @@ impl Empty for RunStreamEventThreadRunInProgress {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunIncomplete {
     /// `event`, required.
     pub event: consts::ThreadRunIncomplete,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunIncomplete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11856,15 +12950,24 @@ impl Empty for RunStreamEventThreadRunIncomplete {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunQueued {
     /// `event`, required.
     pub event: consts::ThreadRunQueued,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunQueued {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11927,15 +13030,24 @@ impl Empty for RunStreamEventThreadRunQueued {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStreamEventThreadRunRequiresAction {
     /// `event`, required.
     pub event: consts::ThreadRunRequiresAction,
     /// `data`, required.
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunStreamEventThreadRunRequiresAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11998,7 +13110,7 @@ impl Empty for RunStreamEventThreadRunRequiresAction {
 }
 
 /// The `RunToolCallObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunToolCallObject {
     /// `id`, required.
     pub id: String,
@@ -12007,8 +13119,18 @@ pub struct RunToolCallObject {
     /// `function`, required.
     pub function: RunToolCallObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunToolCallObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12083,16 +13205,24 @@ impl Empty for RunToolCallObject {
 pub type RunToolCallObjectFunction = ChatCompletionMessageToolCallFunction;
 
 /// The `SubmitToolOutputsRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SubmitToolOutputsRunRequest {
     /// `tool_outputs`, required.
     pub tool_outputs: Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SubmitToolOutputsRunRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("tool_outputs", &self.tool_outputs);
+        map.some("stream", &self.stream);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12160,17 +13290,24 @@ impl Empty for SubmitToolOutputsRunRequest {
 }
 
 /// Inline schema in `SubmitToolOutputsRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     /// `tool_call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SubmitToolOutputsRunRequestToolOutputsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("tool_call_id", &self.tool_call_id);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12229,7 +13366,7 @@ impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
 }
 
 /// The `ThreadObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThreadObject {
     /// `id`, required.
     pub id: String,
@@ -12242,8 +13379,20 @@ pub struct ThreadObject {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ThreadObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("tool_resources", &self.tool_resources);
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12341,18 +13490,27 @@ impl Empty for ThreadObject {
 pub type ThreadObjectToolResources = AssistantObjectToolResources;
 
 /// The `ThreadStreamEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThreadStreamEvent {
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `event`, required.
     pub event: consts::ThreadCreated,
     /// `data`, required.
     pub data: ThreadObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ThreadStreamEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("enabled", &self.enabled);
+        map.field("event", &self.event);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12424,16 +13582,24 @@ impl Empty for ThreadStreamEvent {
 }
 
 /// The `TruncationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TruncationObject {
     /// `type`, required.
     pub r#type: TruncationObjectType,
     /// `last_messages`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_messages: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TruncationObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("last_messages", &self.last_messages);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -31,7 +31,7 @@ pub type BetaInputAudio = InputAudio;
 pub type BetaOutputAudio = OutputAudio;
 
 /// The `CreateSpeechRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSpeechRequest {
     /// `model`, required.
     pub model: CreateSpeechRequestModel,
@@ -40,26 +40,36 @@ pub struct CreateSpeechRequest {
     pub input: String,
     /// `instructions`, optional.
     /// Constraints: at most 4096 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, required.
     pub voice: VoiceIdsOrCustomVoice,
     /// `response_format`, optional.
     /// Default: `"mp3"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateSpeechRequestResponseFormat>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 4.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `stream_format`, optional.
     /// Default: `"audio"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_format: Option<CreateSpeechRequestStreamFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateSpeechRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.field("input", &self.input);
+        map.some("instructions", &self.instructions);
+        map.field("voice", &self.voice);
+        map.some("response_format", &self.response_format);
+        map.some("speed", &self.speed);
+        map.some("stream_format", &self.stream_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -227,56 +237,65 @@ SpeechAudioDone(SpeechAudioDoneEvent) = "speech.audio.done",
 }
 
 /// The `CreateTranscriptionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranscriptionRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
     pub model: CreateTranscriptionRequestModel,
     /// `language`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `keywords`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `response_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AudioResponseFormat>,
     /// `temperature`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<TranscriptionInclude>>,
     /// `timestamp_granularities`, optional.
     /// Default: `["segment"]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp_granularities: Option<Vec<CreateTranscriptionRequestTimestampGranularitiesItem>>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `chunking_strategy`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<CreateTranscriptionRequestChunkingStrategy>,
     /// `known_speaker_names`, optional.
     /// Constraints: at most 4 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub known_speaker_names: Option<Vec<String>>,
     /// `known_speaker_references`, optional.
     /// Constraints: at most 4 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub known_speaker_references: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranscriptionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file", &self.file);
+        map.field("model", &self.model);
+        map.some("language", &self.language);
+        map.some("languages", &self.languages);
+        map.some("keywords", &self.keywords);
+        map.some("prompt", &self.prompt);
+        map.some("response_format", &self.response_format);
+        map.some("temperature", &self.temperature);
+        map.some("include", &self.include);
+        map.some("timestamp_granularities", &self.timestamp_granularities);
+        map.some("stream", &self.stream);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("known_speaker_names", &self.known_speaker_names);
+        map.some("known_speaker_references", &self.known_speaker_references);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -516,7 +535,7 @@ CreateTranscriptionResponseJson(CreateTranscriptionResponseJson),
 }
 
 /// The `CreateTranscriptionResponseDiarizedJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranscriptionResponseDiarizedJson {
     /// `task`, required.
     pub task: consts::Transcribe,
@@ -527,11 +546,22 @@ pub struct CreateTranscriptionResponseDiarizedJson {
     /// `segments`, required.
     pub segments: Vec<TranscriptionDiarizedSegment>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseDiarizedJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranscriptionResponseDiarizedJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("task", &self.task);
+        map.field("duration", &self.duration);
+        map.field("text", &self.text);
+        map.field("segments", &self.segments);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -632,22 +662,30 @@ Duration(TranscriptTextUsageDuration) = "duration",
 }
 
 /// The `CreateTranscriptionResponseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranscriptionResponseJson {
     /// `text`, required.
     pub text: String,
     /// `languages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<CreateTranscriptionResponseJsonLogprobsItem>>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranscriptionResponseJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("text", &self.text);
+        map.some("languages", &self.languages);
+        map.some("logprobs", &self.logprobs);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -730,20 +768,27 @@ impl Empty for CreateTranscriptionResponseJson {
 }
 
 /// Inline schema in `CreateTranscriptionResponseJson`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateTranscriptionResponseJsonLogprobsItem {
     /// `token`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// `logprob`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
     /// `bytes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranscriptionResponseJsonLogprobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("token", &self.token);
+        map.some("logprob", &self.logprob);
+        map.some("bytes", &self.bytes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -833,7 +878,7 @@ TranscriptTextDone(TranscriptTextDoneEvent) = "transcript.text.done",
 }
 
 /// The `CreateTranscriptionResponseVerboseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranscriptionResponseVerboseJson {
     /// `language`, required.
     pub language: String,
@@ -842,17 +887,27 @@ pub struct CreateTranscriptionResponseVerboseJson {
     /// `text`, required.
     pub text: String,
     /// `words`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<Vec<TranscriptionWord>>,
     /// `segments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<TranscriptionSegment>>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageDuration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranscriptionResponseVerboseJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("language", &self.language);
+        map.field("duration", &self.duration);
+        map.field("text", &self.text);
+        map.some("words", &self.words);
+        map.some("segments", &self.segments);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -952,26 +1007,35 @@ impl Empty for CreateTranscriptionResponseVerboseJson {
 }
 
 /// The `CreateTranslationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranslationRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
     pub model: CreateTranslationRequestModel,
     /// `prompt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `response_format`, optional.
     /// Default: `"json"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateTranslationRequestResponseFormat>,
     /// `temperature`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranslationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file", &self.file);
+        map.field("model", &self.model);
+        map.some("prompt", &self.prompt);
+        map.some("response_format", &self.response_format);
+        map.some("temperature", &self.temperature);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1097,13 +1161,21 @@ CreateTranslationResponseJson(CreateTranslationResponseJson),
 }
 
 /// The `CreateTranslationResponseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranslationResponseJson {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranslationResponseJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1157,7 +1229,7 @@ impl Empty for CreateTranslationResponseJson {
 }
 
 /// The `CreateTranslationResponseVerboseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateTranslationResponseVerboseJson {
     /// `language`, required.
     pub language: String,
@@ -1166,11 +1238,21 @@ pub struct CreateTranslationResponseVerboseJson {
     /// `text`, required.
     pub text: String,
     /// `segments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<TranscriptionSegment>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateTranslationResponseVerboseJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("language", &self.language);
+        map.field("duration", &self.duration);
+        map.field("text", &self.text);
+        map.some("segments", &self.segments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1251,7 +1333,7 @@ impl Empty for CreateTranslationResponseVerboseJson {
 }
 
 /// The `CreateVoiceConsentRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVoiceConsentRequest {
     /// `name`, required.
     pub name: String,
@@ -1260,8 +1342,18 @@ pub struct CreateVoiceConsentRequest {
     /// `language`, required.
     pub language: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVoiceConsentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("recording", &self.recording);
+        map.field("language", &self.language);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1333,7 +1425,7 @@ impl Empty for CreateVoiceConsentRequest {
 }
 
 /// The `CreateVoiceRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVoiceRequest {
     /// `name`, required.
     pub name: String,
@@ -1342,8 +1434,18 @@ pub struct CreateVoiceRequest {
     /// `consent`, required.
     pub consent: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVoiceRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("audio_sample", &self.audio_sample);
+        map.field("consent", &self.consent);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1415,18 +1517,25 @@ impl Empty for CreateVoiceRequest {
 }
 
 /// The `ListVoiceConsentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListVoiceConsentsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVoiceConsentsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1485,7 +1594,7 @@ impl Empty for ListVoiceConsentsParams {
 }
 
 /// The `OutputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutputAudio {
     /// `type`, required.
     pub r#type: consts::OutputAudio,
@@ -1494,8 +1603,18 @@ pub struct OutputAudio {
     /// `transcript`, required.
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OutputAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("data", &self.data);
+        map.field("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1571,15 +1690,24 @@ impl Empty for OutputAudio {
 }
 
 /// The `SpeechAudioDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpeechAudioDeltaEvent {
     /// `type`, required.
     pub r#type: consts::SpeechAudioDelta,
     /// `audio`, required.
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpeechAudioDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1642,15 +1770,24 @@ impl Empty for SpeechAudioDeltaEvent {
 }
 
 /// The `SpeechAudioDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpeechAudioDoneEvent {
     /// `type`, required.
     pub r#type: consts::SpeechAudioDone,
     /// `usage`, required.
     pub usage: SpeechAudioDoneEventUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpeechAudioDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1713,7 +1850,7 @@ impl Empty for SpeechAudioDoneEvent {
 }
 
 /// Inline schema in `SpeechAudioDoneEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpeechAudioDoneEventUsage {
     /// `input_tokens`, required.
     pub input_tokens: i64,
@@ -1722,8 +1859,18 @@ pub struct SpeechAudioDoneEventUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpeechAudioDoneEventUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input_tokens", &self.input_tokens);
+        map.field("output_tokens", &self.output_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1807,21 +1954,30 @@ impl Empty for SpeechAudioDoneEventUsage {
 }
 
 /// The `TranscriptTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptTextDeltaEvent {
     /// `type`, required.
     pub r#type: consts::TranscriptTextDelta,
     /// `delta`, required.
     pub delta: String,
     /// `logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<TranscriptTextDeltaEventLogprobsItem>>,
     /// `segment_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segment_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.some("logprobs", &self.logprobs);
+        map.some("segment_id", &self.segment_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1903,20 +2059,27 @@ impl Empty for TranscriptTextDeltaEvent {
 }
 
 /// Inline schema in `TranscriptTextDeltaEvent`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TranscriptTextDeltaEventLogprobsItem {
     /// `token`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// `logprob`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
     /// `bytes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptTextDeltaEventLogprobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("token", &self.token);
+        map.some("logprob", &self.logprob);
+        map.some("bytes", &self.bytes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1984,24 +2147,33 @@ impl Empty for TranscriptTextDeltaEventLogprobsItem {
 }
 
 /// The `TranscriptTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptTextDoneEvent {
     /// `type`, required.
     pub r#type: consts::TranscriptTextDone,
     /// `text`, required.
     pub text: String,
     /// `languages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<TranscriptTextDoneEventLogprobsItem>>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.some("languages", &self.languages);
+        map.some("logprobs", &self.logprobs);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2094,7 +2266,7 @@ impl Empty for TranscriptTextDoneEvent {
 pub type TranscriptTextDoneEventLogprobsItem = TranscriptTextDeltaEventLogprobsItem;
 
 /// The `TranscriptTextSegmentEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptTextSegmentEvent {
     /// `type`, required.
     pub r#type: consts::TranscriptTextSegment,
@@ -2109,8 +2281,21 @@ pub struct TranscriptTextSegmentEvent {
     /// `speaker`, required.
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptTextSegmentEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.field("text", &self.text);
+        map.field("speaker", &self.speaker);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2219,7 +2404,7 @@ VadConfig(VadConfig),
 }
 
 /// The `TranscriptionDiarizedSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptionDiarizedSegment {
     /// `type`, required.
     pub r#type: consts::TranscriptTextSegment,
@@ -2234,8 +2419,21 @@ pub struct TranscriptionDiarizedSegment {
     /// `speaker`, required.
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptionDiarizedSegment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.field("text", &self.text);
+        map.field("speaker", &self.speaker);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2343,7 +2541,7 @@ Logprobs = "logprobs",
 }
 
 /// The `TranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptionSegment {
     /// `id`, required.
     pub id: i64,
@@ -2366,8 +2564,25 @@ pub struct TranscriptionSegment {
     /// `no_speech_prob`, required.
     pub no_speech_prob: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptionSegment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("seek", &self.seek);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.field("text", &self.text);
+        map.field("tokens", &self.tokens);
+        map.field("temperature", &self.temperature);
+        map.field("avg_logprob", &self.avg_logprob);
+        map.field("compression_ratio", &self.compression_ratio);
+        map.field("no_speech_prob", &self.no_speech_prob);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2529,7 +2744,7 @@ impl Empty for TranscriptionSegment {
 }
 
 /// The `TranscriptionWord` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptionWord {
     /// `word`, required.
     pub word: String,
@@ -2538,8 +2753,18 @@ pub struct TranscriptionWord {
     /// `end`, required.
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TranscriptionWord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("word", &self.word);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2611,13 +2836,21 @@ impl Empty for TranscriptionWord {
 }
 
 /// The `UpdateVoiceConsentRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateVoiceConsentRequest {
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateVoiceConsentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2671,25 +2904,33 @@ impl Empty for UpdateVoiceConsentRequest {
 }
 
 /// The `VadConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct VadConfig {
     /// `type`, required.
     pub r#type: consts::ServerVad,
     /// `prefix_padding_ms`, optional.
     /// Default: `300`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     /// Default: `200`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// `threshold`, optional.
     /// Default: `0.5`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VadConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("prefix_padding_ms", &self.prefix_padding_ms);
+        map.some("silence_duration_ms", &self.silence_duration_ms);
+        map.some("threshold", &self.threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2771,7 +3012,7 @@ impl Empty for VadConfig {
 }
 
 /// The `VoiceConsentDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceConsentDeletedResource {
     /// `id`, required.
     pub id: String,
@@ -2780,8 +3021,18 @@ pub struct VoiceConsentDeletedResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VoiceConsentDeletedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2853,23 +3104,33 @@ impl Empty for VoiceConsentDeletedResource {
 }
 
 /// The `VoiceConsentListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceConsentListResource {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<VoiceConsentResource>,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VoiceConsentListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2959,7 +3220,7 @@ impl Empty for VoiceConsentListResource {
 }
 
 /// The `VoiceConsentResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceConsentResource {
     /// `object`, required.
     pub object: consts::AudioVoiceConsent,
@@ -2972,8 +3233,20 @@ pub struct VoiceConsentResource {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VoiceConsentResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("language", &self.language);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3067,7 +3340,7 @@ impl Empty for VoiceConsentResource {
 }
 
 /// The `VoiceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceResource {
     /// `object`, required.
     pub object: consts::AudioVoice,
@@ -3078,8 +3351,19 @@ pub struct VoiceResource {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VoiceResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `Batch` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     /// `id`, required.
     pub id: String,
@@ -15,10 +15,8 @@ pub struct Batch {
     /// `endpoint`, required.
     pub endpoint: String,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `errors`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BatchErrors>,
     /// `input_file_id`, required.
     pub input_file_id: String,
@@ -27,49 +25,65 @@ pub struct Batch {
     /// `status`, required.
     pub status: BatchStatus,
     /// `output_file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_file_id: Option<String>,
     /// `error_file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_file_id: Option<String>,
     /// `created_at`, required.
     pub created_at: i64,
     /// `in_progress_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_progress_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `finalizing_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub finalizing_at: Option<i64>,
     /// `completed_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<i64>,
     /// `failed_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_at: Option<i64>,
     /// `expired_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_at: Option<i64>,
     /// `cancelling_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelling_at: Option<i64>,
     /// `cancelled_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<i64>,
     /// `request_counts`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_counts: Option<BatchRequestCounts>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<BatchUsage>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Batch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("endpoint", &self.endpoint);
+        map.some("model", &self.model);
+        map.some("errors", &self.errors);
+        map.field("input_file_id", &self.input_file_id);
+        map.field("completion_window", &self.completion_window);
+        map.field("status", &self.status);
+        map.some("output_file_id", &self.output_file_id);
+        map.some("error_file_id", &self.error_file_id);
+        map.field("created_at", &self.created_at);
+        map.some("in_progress_at", &self.in_progress_at);
+        map.some("expires_at", &self.expires_at);
+        map.some("finalizing_at", &self.finalizing_at);
+        map.some("completed_at", &self.completed_at);
+        map.some("failed_at", &self.failed_at);
+        map.some("expired_at", &self.expired_at);
+        map.some("cancelling_at", &self.cancelling_at);
+        map.some("cancelled_at", &self.cancelled_at);
+        map.some("request_counts", &self.request_counts);
+        map.some("usage", &self.usage);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -347,23 +361,30 @@ impl Empty for Batch {
 }
 
 /// The `BatchError` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BatchError {
     /// `code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `param`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// `line`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("code", &self.code);
+        map.some("message", &self.message);
+        map.some("param", &self.param);
+        map.some("line", &self.line);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -440,17 +461,24 @@ impl Empty for BatchError {
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BatchErrors {
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<BatchError>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchErrors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("object", &self.object);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -509,7 +537,7 @@ impl Empty for BatchErrors {
 }
 
 /// The `BatchFileExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchFileExpirationAfter {
     /// `anchor`, required.
     pub anchor: consts::CreatedAt,
@@ -517,8 +545,17 @@ pub struct BatchFileExpirationAfter {
     /// Constraints: minimum 3600, maximum 2592000.
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchFileExpirationAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("anchor", &self.anchor);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -581,7 +618,7 @@ impl Empty for BatchFileExpirationAfter {
 }
 
 /// The `BatchRequestCounts` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchRequestCounts {
     /// `total`, required.
     pub total: i64,
@@ -590,8 +627,18 @@ pub struct BatchRequestCounts {
     /// `failed`, required.
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchRequestCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("total", &self.total);
+        map.field("completed", &self.completed);
+        map.field("failed", &self.failed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -689,7 +736,7 @@ Cancelled = "cancelled",
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchUsage {
     /// `input_tokens`, required.
     pub input_tokens: i64,
@@ -702,8 +749,20 @@ pub struct BatchUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input_tokens", &self.input_tokens);
+        map.field("input_tokens_details", &self.input_tokens_details);
+        map.field("output_tokens", &self.output_tokens);
+        map.field("output_tokens_details", &self.output_tokens_details);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -819,13 +878,21 @@ impl Empty for BatchUsage {
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchUsageInputTokensDetails {
     /// `cached_tokens`, required.
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BatchUsageInputTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("cached_tokens", &self.cached_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -883,7 +950,7 @@ impl Empty for BatchUsageInputTokensDetails {
 }
 
 /// The `CreateBatchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateBatchRequest {
     /// `input_file_id`, required.
     pub input_file_id: String,
@@ -892,14 +959,24 @@ pub struct CreateBatchRequest {
     /// `completion_window`, required.
     pub completion_window: consts::V24h,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `output_expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_expires_after: Option<BatchFileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateBatchRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input_file_id", &self.input_file_id);
+        map.field("endpoint", &self.endpoint);
+        map.field("completion_window", &self.completion_window);
+        map.some("metadata", &self.metadata);
+        map.some("output_expires_after", &self.output_expires_after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1021,18 +1098,25 @@ V1Videos = "/v1/videos",
 }
 
 /// The `ListBatchesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListBatchesParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListBatchesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1091,23 +1175,33 @@ impl Empty for ListBatchesParams {
 }
 
 /// The `ListBatchesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListBatchesResponse {
     /// `data`, required.
     pub data: Vec<Batch>,
     /// `first_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// `object`, required.
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListBatchesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

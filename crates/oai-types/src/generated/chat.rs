@@ -6,15 +6,24 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `ChatCompletionAllowedTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionAllowedTools {
     /// `mode`, required.
     pub mode: ChatCompletionAllowedToolsMode,
     /// `tools`, required.
     pub tools: Vec<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionAllowedTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mode", &self.mode);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -77,15 +86,24 @@ impl Empty for ChatCompletionAllowedTools {
 }
 
 /// The `ChatCompletionAllowedToolsChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionAllowedToolsChoice {
     /// `type`, required.
     pub r#type: consts::AllowedTools,
     /// `allowed_tools`, required.
     pub allowed_tools: ChatCompletionAllowedTools,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionAllowedToolsChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("allowed_tools", &self.allowed_tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -152,7 +170,7 @@ impl Empty for ChatCompletionAllowedToolsChoice {
 }
 
 /// The `ChatCompletionDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionDeleted {
     /// `object`, required.
     pub object: consts::ChatCompletionDeleted,
@@ -161,8 +179,18 @@ pub struct ChatCompletionDeleted {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionDeleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -235,19 +263,27 @@ impl Empty for ChatCompletionDeleted {
 
 /// The `ChatCompletionFunctions` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionFunctions {
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `parameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<FunctionParameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionFunctions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("description", &self.description);
+        map.field("name", &self.name);
+        map.some("parameters", &self.parameters);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -319,7 +355,7 @@ impl Empty for ChatCompletionFunctions {
 }
 
 /// The `ChatCompletionList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionList {
     /// `object`, required.
     /// Default: `"list"`.
@@ -333,8 +369,20 @@ pub struct ChatCompletionList {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -424,7 +472,7 @@ impl Empty for ChatCompletionList {
 }
 
 /// The `ChatCompletionMessageList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageList {
     /// `object`, required.
     /// Default: `"list"`.
@@ -438,8 +486,20 @@ pub struct ChatCompletionMessageList {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -529,35 +589,46 @@ impl Empty for ChatCompletionMessageList {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageListDataItem {
     /// `content`, required, nullable.
     pub content: Option<String>,
     /// `refusal`, required, nullable.
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `annotations`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<ChatCompletionMessageListDataItemAnnotationsItem>>,
     /// `role`, required.
     pub role: consts::Assistant,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionMessageListDataItemFunctionCall>,
     /// `audio`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionMessageListDataItemAudio>,
     /// `id`, required.
     pub id: String,
     /// `content_parts`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_parts: Option<Vec<ChatCompletionMessageListDataItemContentPartsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageListDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("refusal", &self.refusal);
+        map.some("tool_calls", &self.tool_calls);
+        map.some("annotations", &self.annotations);
+        map.field("role", &self.role);
+        map.some("function_call", &self.function_call);
+        map.some("audio", &self.audio);
+        map.field("id", &self.id);
+        map.some("content_parts", &self.content_parts);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -699,15 +770,24 @@ impl Empty for ChatCompletionMessageListDataItem {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     /// `type`, required.
     pub r#type: consts::UrlCitation,
     /// `url_citation`, required.
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageListDataItemAnnotationsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url_citation", &self.url_citation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -776,7 +856,7 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     /// `end_index`, required.
     pub end_index: i64,
@@ -787,8 +867,19 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     /// `title`, required.
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("end_index", &self.end_index);
+        map.field("start_index", &self.start_index);
+        map.field("url", &self.url);
+        map.field("title", &self.title);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -880,7 +971,7 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAudio {
     /// `id`, required.
     pub id: String,
@@ -891,8 +982,19 @@ pub struct ChatCompletionMessageListDataItemAudio {
     /// `transcript`, required.
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageListDataItemAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("expires_at", &self.expires_at);
+        map.field("data", &self.data);
+        map.field("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -992,15 +1094,24 @@ ImageUrl(ChatCompletionRequestMessageContentPartImage) = "image_url",
 
 /// Inline schema in `ChatCompletionMessageList`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageListDataItemFunctionCall {
     /// `arguments`, required.
     pub arguments: String,
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageListDataItemFunctionCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("arguments", &self.arguments);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1067,22 +1178,30 @@ impl Empty for ChatCompletionMessageListDataItemFunctionCall {
 }
 
 /// The `ChatCompletionMessageToolCallChunk` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageToolCallChunk {
     /// `index`, required.
     pub index: i64,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Function>,
     /// `function`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<ChatCompletionMessageToolCallChunkFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageToolCallChunk {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.some("id", &self.id);
+        map.some("type", &self.r#type);
+        map.some("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1164,17 +1283,24 @@ impl Empty for ChatCompletionMessageToolCallChunk {
 }
 
 /// Inline schema in `ChatCompletionMessageToolCallChunk`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionMessageToolCallChunkFunction {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageToolCallChunkFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1236,15 +1362,24 @@ impl Empty for ChatCompletionMessageToolCallChunkFunction {
 pub type ChatCompletionModalities = Vec<ChatCompletionModalitiesItem>;
 
 /// The `ChatCompletionModeration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionModeration {
     /// `input`, required.
     pub input: ChatCompletionModerationInput,
     /// `output`, required.
     pub output: ChatCompletionModerationOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionModeration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1307,7 +1442,7 @@ impl Empty for ChatCompletionModeration {
 }
 
 /// The `ChatCompletionModerationError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionModerationError {
     /// `type`, required.
     pub r#type: consts::Error,
@@ -1316,8 +1451,18 @@ pub struct ChatCompletionModerationError {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionModerationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1409,7 +1554,7 @@ Error(ChatCompletionModerationError) = "error",
 }
 
 /// The `ChatCompletionModerationResults` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionModerationResults {
     /// `type`, required.
     pub r#type: consts::ModerationResults,
@@ -1418,8 +1563,18 @@ pub struct ChatCompletionModerationResults {
     /// `results`, required.
     pub results: Vec<ModerationResultBody>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionModerationResults {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("model", &self.model);
+        map.field("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1491,15 +1646,24 @@ impl Empty for ChatCompletionModerationResults {
 }
 
 /// The `ChatCompletionNamedToolChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionNamedToolChoice {
     /// `type`, required.
     pub r#type: consts::Function,
     /// `function`, required.
     pub function: ChatCompletionFunctionCallOption,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionNamedToolChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1562,15 +1726,24 @@ impl Empty for ChatCompletionNamedToolChoice {
 }
 
 /// The `ChatCompletionNamedToolChoiceCustom` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceCustom {
     /// `type`, required.
     pub r#type: consts::Custom,
     /// `custom`, required.
     pub custom: ChatCompletionFunctionCallOption,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionNamedToolChoiceCustom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("custom", &self.custom);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1633,18 +1806,27 @@ impl Empty for ChatCompletionNamedToolChoiceCustom {
 }
 
 /// The `ChatCompletionRequestDeveloperMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestDeveloperMessage {
     /// `content`, required.
     pub content: ChatCompletionRequestDeveloperMessageContent,
     /// `role`, required.
     pub role: consts::Developer,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestDeveloperMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("role", &self.role);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1733,7 +1915,7 @@ impl From<&str> for ChatCompletionRequestDeveloperMessageContent {
 
 /// The `ChatCompletionRequestFunctionMessage` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestFunctionMessage {
     /// `role`, required.
     pub role: consts::Function,
@@ -1742,8 +1924,18 @@ pub struct ChatCompletionRequestFunctionMessage {
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestFunctionMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1833,18 +2025,27 @@ Function(ChatCompletionRequestFunctionMessage) = "function",
 }
 
 /// The `ChatCompletionRequestMessageContentPartAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudio {
     /// `type`, required.
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
     pub input_audio: ChatCompletionRequestMessageContentPartAudioInputAudio,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("input_audio", &self.input_audio);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1923,15 +2124,24 @@ impl Empty for ChatCompletionRequestMessageContentPartAudio {
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartAudio`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     /// `data`, required.
     pub data: String,
     /// `format`, required.
     pub format: InputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("format", &self.format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1995,18 +2205,27 @@ impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
 }
 
 /// The `ChatCompletionRequestMessageContentPartFile` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionRequestMessageContentPartFile {
     /// `type`, required.
     pub r#type: consts::File,
     /// `file`, required.
     pub file: ChatCompletionRequestMessageContentPartFileFile,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("file", &self.file);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2079,20 +2298,27 @@ impl Empty for ChatCompletionRequestMessageContentPartFile {
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartFile`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionRequestMessageContentPartFileFile {
     /// `filename`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartFileFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("filename", &self.filename);
+        map.some("file_data", &self.file_data);
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2160,18 +2386,27 @@ impl Empty for ChatCompletionRequestMessageContentPartFileFile {
 }
 
 /// The `ChatCompletionRequestMessageContentPartImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImage {
     /// `type`, required.
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
     pub image_url: ChatCompletionRequestMessageContentPartImageImageUrl,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_url", &self.image_url);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2249,18 +2484,27 @@ impl Empty for ChatCompletionRequestMessageContentPartImage {
 }
 
 /// The `ChatCompletionRequestSystemMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestSystemMessage {
     /// `content`, required.
     pub content: ChatCompletionRequestSystemMessageContent,
     /// `role`, required.
     pub role: consts::System,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestSystemMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("role", &self.role);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2352,7 +2596,7 @@ pub type ChatCompletionRequestSystemMessageContentPart =
     ChatCompletionRequestMessageContentPartText;
 
 /// The `ChatCompletionRequestToolMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestToolMessage {
     /// `role`, required.
     pub role: consts::Tool,
@@ -2361,8 +2605,18 @@ pub struct ChatCompletionRequestToolMessage {
     /// `tool_call_id`, required.
     pub tool_call_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestToolMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.field("tool_call_id", &self.tool_call_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2457,18 +2711,27 @@ impl From<&str> for ChatCompletionRequestToolMessageContent {
 pub type ChatCompletionRequestToolMessageContentPart = ChatCompletionRequestMessageContentPartText;
 
 /// The `ChatCompletionRequestUserMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestUserMessage {
     /// `content`, required.
     pub content: ChatCompletionRequestUserMessageContent,
     /// `role`, required.
     pub role: consts::User,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestUserMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("role", &self.role);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2570,30 +2833,40 @@ File(ChatCompletionRequestMessageContentPartFile) = "file",
 }
 
 /// The `ChatCompletionResponseMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionResponseMessage {
     /// `content`, required, nullable.
     pub content: Option<String>,
     /// `refusal`, required, nullable.
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `annotations`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<ChatCompletionResponseMessageAnnotationsItem>>,
     /// `role`, required.
     pub role: consts::Assistant,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionResponseMessageFunctionCall>,
     /// `audio`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionResponseMessageAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionResponseMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("refusal", &self.refusal);
+        map.some("tool_calls", &self.tool_calls);
+        map.some("annotations", &self.annotations);
+        map.field("role", &self.role);
+        map.some("function_call", &self.function_call);
+        map.some("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2736,27 +3009,34 @@ Function = "function",
 }
 
 /// The `ChatCompletionStreamResponseDelta` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionStreamResponseDelta {
     /// `content`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionStreamResponseDeltaFunctionCall>,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ChatCompletionMessageToolCallChunk>>,
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ChatCompletionStreamResponseDeltaRole>,
     /// `refusal`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionStreamResponseDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("content", &self.content);
+        map.some("function_call", &self.function_call);
+        map.some("tool_calls", &self.tool_calls);
+        map.some("role", &self.role);
+        map.some("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2847,17 +3127,24 @@ impl Empty for ChatCompletionStreamResponseDelta {
 
 /// Inline schema in `ChatCompletionStreamResponseDelta`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     /// `arguments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionStreamResponseDeltaFunctionCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("arguments", &self.arguments);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2932,7 +3219,7 @@ Tool = "tool",
 }
 
 /// The `ChatCompletionTokenLogprob` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionTokenLogprob {
     /// `token`, required.
     pub token: String,
@@ -2943,8 +3230,19 @@ pub struct ChatCompletionTokenLogprob {
     /// `top_logprobs`, required.
     pub top_logprobs: Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionTokenLogprob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.field("bytes", &self.bytes);
+        map.field("top_logprobs", &self.top_logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3030,7 +3328,7 @@ impl Empty for ChatCompletionTokenLogprob {
 }
 
 /// Inline schema in `ChatCompletionTokenLogprob`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     /// `token`, required.
     pub token: String,
@@ -3039,8 +3337,18 @@ pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     /// `bytes`, required, nullable.
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatCompletionTokenLogprobTopLogprobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.field("bytes", &self.bytes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3126,37 +3434,28 @@ ToolChoiceMode(ToolChoiceOptions),
 }
 
 /// The `CreateChatCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionRequest {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `messages`, required.
     /// Constraints: at least 1 items.
@@ -3164,102 +3463,120 @@ pub struct CreateChatCompletionRequest {
     /// `model`, required.
     pub model: ModelIdsShared,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `modalities`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<ResponseModalities>,
     /// `verbosity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verbosity: Option<Verbosity>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `max_completion_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `frequency_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// `presence_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     /// `web_search_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub web_search_options: Option<CreateChatCompletionRequestWebSearchOptions>,
     /// `response_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateChatCompletionRequestResponseFormat>,
     /// `audio`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<CreateChatCompletionRequestAudio>,
     /// `store`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationParam>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stop`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopConfiguration>,
     /// `logit_bias`, optional, nullable.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<std::collections::BTreeMap<String, i64>>,
     /// `logprobs`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
     /// `max_tokens`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<i64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `prediction`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<PredictionContent>,
     /// `seed`, optional, nullable.
     /// Constraints: minimum -9223372036854776000, maximum 9223372036854776000.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ChatCompletionStreamOptions>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateChatCompletionRequestToolsItem>>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ChatCompletionToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<CreateChatCompletionRequestFunctionCall>,
     /// `functions`, optional.
     /// Constraints: at least 1 items, at most 128 items.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub functions: Option<Vec<ChatCompletionFunctions>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.field("messages", &self.messages);
+        map.field("model", &self.model);
+        map.some("service_tier", &self.service_tier);
+        map.some("modalities", &self.modalities);
+        map.some("verbosity", &self.verbosity);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("max_completion_tokens", &self.max_completion_tokens);
+        map.some("frequency_penalty", &self.frequency_penalty);
+        map.some("presence_penalty", &self.presence_penalty);
+        map.some("web_search_options", &self.web_search_options);
+        map.some("response_format", &self.response_format);
+        map.some("audio", &self.audio);
+        map.some("store", &self.store);
+        map.some("moderation", &self.moderation);
+        map.some("stream", &self.stream);
+        map.some("stop", &self.stop);
+        map.some("logit_bias", &self.logit_bias);
+        map.some("logprobs", &self.logprobs);
+        map.some("max_tokens", &self.max_tokens);
+        map.some("n", &self.n);
+        map.some("prediction", &self.prediction);
+        map.some("seed", &self.seed);
+        map.some("stream_options", &self.stream_options);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("function_call", &self.function_call);
+        map.some("functions", &self.functions);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3681,15 +3998,24 @@ impl Empty for CreateChatCompletionRequest {
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionRequestAudio {
     /// `voice`, required.
     pub voice: VoiceIdsOrCustomVoice,
     /// `format`, required.
     pub format: CreateChatCompletionRequestAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionRequestAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("voice", &self.voice);
+        map.field("format", &self.format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3813,17 +4139,24 @@ Custom(CustomToolChatCompletions) = "custom",
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateChatCompletionRequestWebSearchOptions {
     /// `user_location`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<CreateChatCompletionRequestWebSearchOptionsUserLocation>,
     /// `search_context_size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<WebSearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionRequestWebSearchOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("user_location", &self.user_location);
+        map.some("search_context_size", &self.search_context_size);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3884,15 +4217,24 @@ impl Empty for CreateChatCompletionRequestWebSearchOptions {
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateChatCompletionRequestWebSearchOptionsUserLocation {
     /// `type`, required.
     pub r#type: consts::Approximate,
     /// `approximate`, required.
     pub approximate: WebSearchLocation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionRequestWebSearchOptionsUserLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("approximate", &self.approximate);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3960,7 +4302,7 @@ impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
 }
 
 /// The `CreateChatCompletionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionResponse {
     /// `id`, required.
     pub id: String,
@@ -3971,26 +4313,38 @@ pub struct CreateChatCompletionResponse {
     /// `model`, required.
     pub model: String,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `system_fingerprint`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     pub object: consts::ChatCompletion,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Box<CompletionUsage>>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Box<ChatCompletionModeration>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("choices", &self.choices);
+        map.field("created", &self.created);
+        map.field("model", &self.model);
+        map.some("metadata", &self.metadata);
+        map.some("service_tier", &self.service_tier);
+        map.some("system_fingerprint", &self.system_fingerprint);
+        map.field("object", &self.object);
+        map.some("usage", &self.usage);
+        map.some("moderation", &self.moderation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4136,7 +4490,7 @@ impl Empty for CreateChatCompletionResponse {
 }
 
 /// Inline schema in `CreateChatCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionResponseChoicesItem {
     /// `finish_reason`, required.
     pub finish_reason: CreateChatCompletionResponseChoicesItemFinishReason,
@@ -4147,8 +4501,19 @@ pub struct CreateChatCompletionResponseChoicesItem {
     /// `logprobs`, required, nullable.
     pub logprobs: Option<CreateChatCompletionResponseChoicesItemLogprobs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionResponseChoicesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("finish_reason", &self.finish_reason);
+        map.field("index", &self.index);
+        map.field("message", &self.message);
+        map.field("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4253,15 +4618,24 @@ FunctionCall = "function_call",
 }
 
 /// Inline schema in `CreateChatCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionResponseChoicesItemLogprobs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4320,7 +4694,7 @@ impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
 }
 
 /// The `CreateChatCompletionStreamResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionStreamResponse {
     /// `id`, required.
     pub id: String,
@@ -4331,26 +4705,38 @@ pub struct CreateChatCompletionStreamResponse {
     /// `model`, required.
     pub model: String,
     /// `obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `system_fingerprint`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     pub object: consts::ChatCompletionChunk,
     /// `usage`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Box<CompletionUsage>>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Box<ChatCompletionModeration>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionStreamResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("choices", &self.choices);
+        map.field("created", &self.created);
+        map.field("model", &self.model);
+        map.some("obfuscation", &self.obfuscation);
+        map.some("service_tier", &self.service_tier);
+        map.some("system_fingerprint", &self.system_fingerprint);
+        map.field("object", &self.object);
+        map.some("usage", &self.usage);
+        map.some("moderation", &self.moderation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4497,20 +4883,30 @@ impl Empty for CreateChatCompletionStreamResponse {
 }
 
 /// Inline schema in `CreateChatCompletionStreamResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatCompletionStreamResponseChoicesItem {
     /// `delta`, required.
     pub delta: ChatCompletionStreamResponseDelta,
     /// `logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<CreateChatCompletionStreamResponseChoicesItemLogprobs>,
     /// `finish_reason`, required, nullable.
     pub finish_reason: Option<CreateChatCompletionStreamResponseChoicesItemFinishReason>,
     /// `index`, required.
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionStreamResponseChoicesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("delta", &self.delta);
+        map.some("logprobs", &self.logprobs);
+        map.field("finish_reason", &self.finish_reason);
+        map.field("index", &self.index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4611,15 +5007,24 @@ FunctionCall = "function_call",
 }
 
 /// Inline schema in `CreateChatCompletionStreamResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("content", &self.content);
+        map.field("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4679,15 +5084,24 @@ impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
 }
 
 /// The `CustomToolChatCompletions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolChatCompletions {
     /// `type`, required.
     pub r#type: consts::Custom,
     /// `custom`, required.
     pub custom: CustomToolChatCompletionsCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolChatCompletions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("custom", &self.custom);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4750,19 +5164,27 @@ impl Empty for CustomToolChatCompletions {
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolChatCompletionsCustom {
     /// `name`, required.
     pub name: String,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<CustomToolChatCompletionsCustomFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolChatCompletionsCustom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("description", &self.description);
+        map.some("format", &self.format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4844,15 +5266,24 @@ Grammar(CustomToolChatCompletionsCustomFormatGrammar) = "grammar",
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolChatCompletionsCustomFormatGrammar {
     /// `type`, required.
     pub r#type: consts::Grammar,
     /// `grammar`, required.
     pub grammar: CustomToolChatCompletionsCustomFormatGrammarGrammar,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolChatCompletionsCustomFormatGrammar {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("grammar", &self.grammar);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4916,15 +5347,24 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
     /// `definition`, required.
     pub definition: String,
     /// `syntax`, required.
     pub syntax: GrammarSyntax1,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolChatCompletionsCustomFormatGrammarGrammar {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("definition", &self.definition);
+        map.field("syntax", &self.syntax);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4991,13 +5431,21 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustomToolChatCompletionsCustomFormatText {
     /// `type`, required.
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolChatCompletionsCustomFormatText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5047,22 +5495,29 @@ impl Empty for CustomToolChatCompletionsCustomFormatText {
 }
 
 /// The `GetChatCompletionMessagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetChatCompletionMessagesParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetChatCompletionMessagesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5140,28 +5595,35 @@ Mp3 = "mp3",
 }
 
 /// The `ListChatCompletionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListChatCompletionsParams {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListChatCompletionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("metadata", &self.metadata);
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5247,15 +5709,24 @@ impl Empty for ListChatCompletionsParams {
 }
 
 /// The `PredictionContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PredictionContent {
     /// `type`, required.
     pub r#type: consts::Content,
     /// `content`, required.
     pub content: PredictionContentContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PredictionContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5358,13 +5829,21 @@ Fast = "fast",
 }
 
 /// The `UpdateChatCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateChatCompletionRequest {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateChatCompletionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5427,23 +5906,30 @@ High = "high",
 }
 
 /// The `WebSearchLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebSearchLocation {
     /// `country`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebSearchLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("country", &self.country);
+        map.some("region", &self.region);
+        map.some("city", &self.city);
+        map.some("timezone", &self.timezone);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

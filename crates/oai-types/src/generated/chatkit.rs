@@ -6,14 +6,22 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `ActiveStatus` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ActiveStatus {
     /// `type`, required.
     /// Default: `"active"`.
     pub r#type: consts::Active,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ActiveStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -63,7 +71,7 @@ impl Empty for ActiveStatus {
 }
 
 /// The `AssistantMessageItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssistantMessageItem {
     /// `id`, required.
     pub id: String,
@@ -80,8 +88,21 @@ pub struct AssistantMessageItem {
     /// `content`, required.
     pub content: Vec<ResponseOutputText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AssistantMessageItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -189,7 +210,7 @@ impl Empty for AssistantMessageItem {
 }
 
 /// The `Attachment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {
     /// `type`, required.
     pub r#type: AttachmentType,
@@ -202,8 +223,20 @@ pub struct Attachment {
     /// `preview_url`, required, nullable.
     pub preview_url: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Attachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("mime_type", &self.mime_type);
+        map.field("preview_url", &self.preview_url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -307,14 +340,21 @@ File = "file",
 }
 
 /// The `AutomaticThreadTitlingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AutomaticThreadTitlingParam {
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AutomaticThreadTitlingParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -364,13 +404,21 @@ impl Empty for AutomaticThreadTitlingParam {
 }
 
 /// The `ChatSessionAutomaticThreadTitling` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionAutomaticThreadTitling {
     /// `enabled`, required.
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionAutomaticThreadTitling {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -424,7 +472,7 @@ impl Empty for ChatSessionAutomaticThreadTitling {
 }
 
 /// The `ChatSessionChatkitConfiguration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionChatkitConfiguration {
     /// `automatic_thread_titling`, required.
     pub automatic_thread_titling: ChatSessionAutomaticThreadTitling,
@@ -433,8 +481,18 @@ pub struct ChatSessionChatkitConfiguration {
     /// `history`, required.
     pub history: ChatSessionHistory,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionChatkitConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("automatic_thread_titling", &self.automatic_thread_titling);
+        map.field("file_upload", &self.file_upload);
+        map.field("history", &self.history);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -515,7 +573,7 @@ impl Empty for ChatSessionChatkitConfiguration {
 }
 
 /// The `ChatSessionFileUpload` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionFileUpload {
     /// `enabled`, required.
     pub enabled: bool,
@@ -524,8 +582,18 @@ pub struct ChatSessionFileUpload {
     /// `max_files`, required, nullable.
     pub max_files: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionFileUpload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.field("max_file_size", &self.max_file_size);
+        map.field("max_files", &self.max_files);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -597,15 +665,24 @@ impl Empty for ChatSessionFileUpload {
 }
 
 /// The `ChatSessionHistory` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionHistory {
     /// `enabled`, required.
     pub enabled: bool,
     /// `recent_threads`, required, nullable.
     pub recent_threads: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionHistory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.field("recent_threads", &self.recent_threads);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -668,13 +745,21 @@ impl Empty for ChatSessionHistory {
 }
 
 /// The `ChatSessionRateLimits` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionRateLimits {
     /// `max_requests_per_1_minute`, required.
     pub max_requests_per_1_minute: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionRateLimits {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("max_requests_per_1_minute", &self.max_requests_per_1_minute);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -732,7 +817,7 @@ impl Empty for ChatSessionRateLimits {
 }
 
 /// The `ChatSessionResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSessionResource {
     /// `id`, required.
     pub id: String,
@@ -757,8 +842,25 @@ pub struct ChatSessionResource {
     /// `chatkit_configuration`, required.
     pub chatkit_configuration: ChatSessionChatkitConfiguration,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatSessionResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("expires_at", &self.expires_at);
+        map.field("client_secret", &self.client_secret);
+        map.field("workflow", &self.workflow);
+        map.field("user", &self.user);
+        map.field("rate_limits", &self.rate_limits);
+        map.field("max_requests_per_1_minute", &self.max_requests_per_1_minute);
+        map.field("status", &self.status);
+        map.field("chatkit_configuration", &self.chatkit_configuration);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -936,20 +1038,27 @@ Cancelled = "cancelled",
 }
 
 /// The `ChatkitConfigurationParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatkitConfigurationParam {
     /// `automatic_thread_titling`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub automatic_thread_titling: Option<AutomaticThreadTitlingParam>,
     /// `file_upload`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_upload: Option<FileUploadParam>,
     /// `history`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatkitConfigurationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("automatic_thread_titling", &self.automatic_thread_titling);
+        map.some("file_upload", &self.file_upload);
+        map.some("history", &self.history);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1018,7 +1127,7 @@ impl Empty for ChatkitConfigurationParam {
 }
 
 /// The `ChatkitWorkflow` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatkitWorkflow {
     /// `id`, required.
     pub id: String,
@@ -1030,8 +1139,19 @@ pub struct ChatkitWorkflow {
     /// `tracing`, required.
     pub tracing: ChatkitWorkflowTracing,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatkitWorkflow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("version", &self.version);
+        map.field("state_variables", &self.state_variables);
+        map.field("tracing", &self.tracing);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1134,13 +1254,21 @@ impl From<&str> for ChatkitWorkflowStateVariablesValue {
 }
 
 /// The `ChatkitWorkflowTracing` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatkitWorkflowTracing {
     /// `enabled`, required.
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ChatkitWorkflowTracing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1194,7 +1322,7 @@ impl Empty for ChatkitWorkflowTracing {
 }
 
 /// The `ClientToolCallItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientToolCallItem {
     /// `id`, required.
     pub id: String,
@@ -1219,8 +1347,25 @@ pub struct ClientToolCallItem {
     /// `output`, required, nullable.
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ClientToolCallItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("call_id", &self.call_id);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1388,7 +1533,7 @@ Completed = "completed",
 }
 
 /// The `ClosedStatus` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClosedStatus {
     /// `type`, required.
     /// Default: `"closed"`.
@@ -1396,8 +1541,17 @@ pub struct ClosedStatus {
     /// `reason`, required, nullable.
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ClosedStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1456,7 +1610,7 @@ impl Empty for ClosedStatus {
 }
 
 /// The `CreateChatSessionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateChatSessionBody {
     /// `workflow`, required.
     pub workflow: WorkflowParam,
@@ -1464,17 +1618,26 @@ pub struct CreateChatSessionBody {
     /// Constraints: at least 1 characters.
     pub user: String,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<ExpiresAfterParam>,
     /// `rate_limits`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitsParam>,
     /// `chatkit_configuration`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chatkit_configuration: Option<ChatkitConfigurationParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateChatSessionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("workflow", &self.workflow);
+        map.field("user", &self.user);
+        map.some("expires_after", &self.expires_after);
+        map.some("rate_limits", &self.rate_limits);
+        map.some("chatkit_configuration", &self.chatkit_configuration);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1570,7 +1733,7 @@ impl Empty for CreateChatSessionBody {
 }
 
 /// The `DeletedThreadResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedThreadResource {
     /// `id`, required.
     pub id: String,
@@ -1580,8 +1743,18 @@ pub struct DeletedThreadResource {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedThreadResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1653,7 +1826,7 @@ impl Empty for DeletedThreadResource {
 }
 
 /// The `ExpiresAfterParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExpiresAfterParam {
     /// `anchor`, required.
     /// Default: `"created_at"`.
@@ -1662,8 +1835,17 @@ pub struct ExpiresAfterParam {
     /// Constraints: minimum 1, maximum 600.
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ExpiresAfterParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("anchor", &self.anchor);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1726,7 +1908,7 @@ impl Empty for ExpiresAfterParam {
 }
 
 /// The `FileAnnotation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileAnnotation {
     /// `type`, required.
     /// Default: `"file"`.
@@ -1734,8 +1916,17 @@ pub struct FileAnnotation {
     /// `source`, required.
     pub source: FileAnnotationSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FileAnnotation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1798,7 +1989,7 @@ impl Empty for FileAnnotation {
 }
 
 /// The `FileAnnotationSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileAnnotationSource {
     /// `type`, required.
     /// Default: `"file"`.
@@ -1806,8 +1997,17 @@ pub struct FileAnnotationSource {
     /// `filename`, required.
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FileAnnotationSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("filename", &self.filename);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1870,22 +2070,29 @@ impl Empty for FileAnnotationSource {
 }
 
 /// The `FileUploadParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileUploadParam {
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `max_file_size`, optional.
     /// Constraints: minimum 1, maximum 512.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_file_size: Option<u64>,
     /// `max_files`, optional.
     /// Constraints: minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_files: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FileUploadParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("enabled", &self.enabled);
+        map.some("max_file_size", &self.max_file_size);
+        map.some("max_files", &self.max_files);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1953,18 +2160,25 @@ impl Empty for FileUploadParam {
 }
 
 /// The `HistoryParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HistoryParam {
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `recent_threads`, optional.
     /// Constraints: minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recent_threads: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for HistoryParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("enabled", &self.enabled);
+        map.some("recent_threads", &self.recent_threads);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2023,15 +2237,24 @@ impl Empty for HistoryParam {
 }
 
 /// The `InferenceOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InferenceOptions {
     /// `tool_choice`, required, nullable.
     pub tool_choice: Option<ToolChoice>,
     /// `model`, required, nullable.
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InferenceOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("tool_choice", &self.tool_choice);
+        map.field("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2090,24 +2313,31 @@ impl Empty for InferenceOptions {
 }
 
 /// The `ListThreadItemsMethodParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListThreadItemsMethodParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListThreadItemsMethodParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2184,28 +2414,35 @@ impl Empty for ListThreadItemsMethodParams {
 }
 
 /// The `ListThreadsMethodParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListThreadsMethodParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `user`, optional.
     /// Constraints: at least 1 characters, at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListThreadsMethodParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2291,7 +2528,7 @@ impl Empty for ListThreadsMethodParams {
 }
 
 /// The `LockedStatus` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LockedStatus {
     /// `type`, required.
     /// Default: `"locked"`.
@@ -2299,8 +2536,17 @@ pub struct LockedStatus {
     /// `reason`, required, nullable.
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for LockedStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2359,15 +2605,22 @@ impl Empty for LockedStatus {
 }
 
 /// The `RateLimitsParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RateLimitsParam {
     /// `max_requests_per_1_minute`, optional.
     /// Constraints: minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_minute: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RateLimitsParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("max_requests_per_1_minute", &self.max_requests_per_1_minute);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2417,7 +2670,7 @@ impl Empty for RateLimitsParam {
 }
 
 /// The `ResponseOutputText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseOutputText {
     /// `type`, required.
     /// Default: `"output_text"`.
@@ -2427,8 +2680,18 @@ pub struct ResponseOutputText {
     /// `annotations`, required.
     pub annotations: Vec<ResponseOutputTextAnnotationsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseOutputText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.field("annotations", &self.annotations);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2514,7 +2777,7 @@ Url(UrlAnnotation) = "url",
 }
 
 /// The `TaskGroupItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskGroupItem {
     /// `id`, required.
     pub id: String,
@@ -2531,8 +2794,21 @@ pub struct TaskGroupItem {
     /// `tasks`, required.
     pub tasks: Vec<TaskGroupTask>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TaskGroupItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("tasks", &self.tasks);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2640,7 +2916,7 @@ impl Empty for TaskGroupItem {
 }
 
 /// The `TaskGroupTask` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskGroupTask {
     /// `type`, required.
     pub r#type: TaskType,
@@ -2649,8 +2925,18 @@ pub struct TaskGroupTask {
     /// `summary`, required, nullable.
     pub summary: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TaskGroupTask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("heading", &self.heading);
+        map.field("summary", &self.summary);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2722,7 +3008,7 @@ impl Empty for TaskGroupTask {
 }
 
 /// The `TaskItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskItem {
     /// `id`, required.
     pub id: String,
@@ -2743,8 +3029,23 @@ pub struct TaskItem {
     /// `summary`, required, nullable.
     pub summary: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TaskItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("task_type", &self.task_type);
+        map.field("heading", &self.heading);
+        map.field("summary", &self.summary);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2910,7 +3211,7 @@ ChatkitTaskGroup(TaskGroupItem) = "chatkit.task_group",
 }
 
 /// The `ThreadItemListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThreadItemListResource {
     /// `object`, required.
     /// Default: `"list"`.
@@ -2924,8 +3225,20 @@ pub struct ThreadItemListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ThreadItemListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3015,7 +3328,7 @@ impl Empty for ThreadItemListResource {
 }
 
 /// The `ThreadListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThreadListResource {
     /// `object`, required.
     /// Default: `"list"`.
@@ -3029,8 +3342,20 @@ pub struct ThreadListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ThreadListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3120,7 +3445,7 @@ impl Empty for ThreadListResource {
 }
 
 /// The `ThreadResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThreadResource {
     /// `id`, required.
     pub id: String,
@@ -3136,8 +3461,21 @@ pub struct ThreadResource {
     /// `user`, required.
     pub user: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ThreadResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("title", &self.title);
+        map.field("status", &self.status);
+        map.field("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3253,13 +3591,21 @@ Closed(ClosedStatus) = "closed",
 }
 
 /// The `ToolChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoice {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ToolChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3313,7 +3659,7 @@ impl Empty for ToolChoice {
 }
 
 /// The `UrlAnnotation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UrlAnnotation {
     /// `type`, required.
     /// Default: `"url"`.
@@ -3321,8 +3667,17 @@ pub struct UrlAnnotation {
     /// `source`, required.
     pub source: UrlAnnotationSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UrlAnnotation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3385,7 +3740,7 @@ impl Empty for UrlAnnotation {
 }
 
 /// The `UrlAnnotationSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UrlAnnotationSource {
     /// `type`, required.
     /// Default: `"url"`.
@@ -3393,8 +3748,17 @@ pub struct UrlAnnotationSource {
     /// `url`, required.
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UrlAnnotationSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url", &self.url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3457,7 +3821,7 @@ impl Empty for UrlAnnotationSource {
 }
 
 /// The `UserMessageInputText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserMessageInputText {
     /// `type`, required.
     /// Default: `"input_text"`.
@@ -3465,8 +3829,17 @@ pub struct UserMessageInputText {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserMessageInputText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3529,7 +3902,7 @@ impl Empty for UserMessageInputText {
 }
 
 /// The `UserMessageItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserMessageItem {
     /// `id`, required.
     pub id: String,
@@ -3550,8 +3923,23 @@ pub struct UserMessageItem {
     /// `inference_options`, required, nullable.
     pub inference_options: Option<InferenceOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserMessageItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("content", &self.content);
+        map.field("attachments", &self.attachments);
+        map.field("inference_options", &self.inference_options);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3699,7 +4087,7 @@ QuotedText(UserMessageQuotedText) = "quoted_text",
 }
 
 /// The `UserMessageQuotedText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserMessageQuotedText {
     /// `type`, required.
     /// Default: `"quoted_text"`.
@@ -3707,8 +4095,17 @@ pub struct UserMessageQuotedText {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UserMessageQuotedText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3771,7 +4168,7 @@ impl Empty for UserMessageQuotedText {
 }
 
 /// The `WidgetMessageItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WidgetMessageItem {
     /// `id`, required.
     pub id: String,
@@ -3788,8 +4185,21 @@ pub struct WidgetMessageItem {
     /// `widget`, required.
     pub widget: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WidgetMessageItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("thread_id", &self.thread_id);
+        map.field("type", &self.r#type);
+        map.field("widget", &self.widget);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3897,23 +4307,31 @@ impl Empty for WidgetMessageItem {
 }
 
 /// The `WorkflowParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowParam {
     /// `id`, required.
     pub id: String,
     /// `version`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `state_variables`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_variables:
         Option<std::collections::BTreeMap<String, WorkflowParamStateVariablesValue>>,
     /// `tracing`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<WorkflowTracingParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WorkflowParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.some("version", &self.version);
+        map.some("state_variables", &self.state_variables);
+        map.some("tracing", &self.tracing);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4016,14 +4434,21 @@ impl From<&str> for WorkflowParamStateVariablesValue {
 }
 
 /// The `WorkflowTracingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WorkflowTracingParam {
     /// `enabled`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WorkflowTracingParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("enabled", &self.enabled);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

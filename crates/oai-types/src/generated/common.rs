@@ -23,15 +23,24 @@ FilePath(FilePath) = "file_path",
 pub type BetaContent = Content;
 
 /// The `CodeInterpreterTextOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterTextOutput {
     /// `type`, required.
     pub r#type: consts::Logs,
     /// `logs`, required.
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterTextOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("logs", &self.logs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -94,7 +103,7 @@ impl Empty for CodeInterpreterTextOutput {
 }
 
 /// The `ContainerFileCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFileCitationBody {
     /// `type`, required.
     /// Default: `"container_file_citation"`.
@@ -110,8 +119,21 @@ pub struct ContainerFileCitationBody {
     /// `filename`, required.
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerFileCitationBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("container_id", &self.container_id);
+        map.field("file_id", &self.file_id);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.field("filename", &self.filename);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -239,15 +261,24 @@ Output(OutputContent),
 }
 
 /// The `DragPoint` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DragPoint {
     /// `x`, required.
     pub x: i64,
     /// `y`, required.
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DragPoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -310,7 +341,7 @@ impl Empty for DragPoint {
 }
 
 /// The `FileCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileCitationBody {
     /// `type`, required.
     /// Default: `"file_citation"`.
@@ -322,8 +353,19 @@ pub struct FileCitationBody {
     /// `filename`, required.
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FileCitationBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("file_id", &self.file_id);
+        map.field("index", &self.index);
+        map.field("filename", &self.filename);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -416,7 +458,7 @@ High = "high",
 }
 
 /// The `FilePath` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FilePath {
     /// `type`, required.
     pub r#type: consts::FilePath,
@@ -425,8 +467,18 @@ pub struct FilePath {
     /// `index`, required.
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FilePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("file_id", &self.file_id);
+        map.field("index", &self.index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -524,32 +576,40 @@ InputFile(InputFileContent) = "input_file",
 }
 
 /// The `InputFileContent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InputFileContent {
     /// `type`, required.
     /// Default: `"input_file"`.
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `filename`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// `file_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
     /// `detail`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileInputDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InputFileContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("file_id", &self.file_id);
+        map.some("filename", &self.filename);
+        map.some("file_data", &self.file_data);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.some("file_url", &self.file_url);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -662,25 +722,34 @@ impl Empty for InputFileContent {
 }
 
 /// The `InputImageContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputImageContent {
     /// `type`, required.
     /// Default: `"input_image"`.
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, required.
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InputImageContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.field("detail", &self.detail);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -777,7 +846,7 @@ impl Empty for InputImageContent {
 }
 
 /// The `InputTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputTextContent {
     /// `type`, required.
     /// Default: `"input_text"`.
@@ -785,11 +854,20 @@ pub struct InputTextContent {
     /// `text`, required.
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InputTextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -862,7 +940,7 @@ impl Empty for InputTextContent {
 }
 
 /// The `LogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogProb {
     /// `token`, required.
     pub token: String,
@@ -873,8 +951,19 @@ pub struct LogProb {
     /// `top_logprobs`, required.
     pub top_logprobs: Vec<TopLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for LogProb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.field("bytes", &self.bytes);
+        map.field("top_logprobs", &self.top_logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1181,7 +1270,7 @@ ReasoningText(ReasoningTextContent) = "reasoning_text",
 }
 
 /// The `OutputTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutputTextContent {
     /// `type`, required.
     /// Default: `"output_text"`.
@@ -1193,8 +1282,19 @@ pub struct OutputTextContent {
     /// `logprobs`, required.
     pub logprobs: Vec<LogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OutputTextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.field("annotations", &self.annotations);
+        map.field("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1279,14 +1379,22 @@ impl Empty for OutputTextContent {
 }
 
 /// The `PromptCacheBreakpointConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptCacheBreakpointConfig {
     /// `mode`, required.
     /// Default: `"explicit"`.
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PromptCacheBreakpointConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mode", &self.mode);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1336,7 +1444,7 @@ impl Empty for PromptCacheBreakpointConfig {
 }
 
 /// The `ReasoningTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReasoningTextContent {
     /// `type`, required.
     /// Default: `"reasoning_text"`.
@@ -1344,8 +1452,17 @@ pub struct ReasoningTextContent {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ReasoningTextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1408,7 +1525,7 @@ impl Empty for ReasoningTextContent {
 }
 
 /// The `RefusalContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RefusalContent {
     /// `type`, required.
     /// Default: `"refusal"`.
@@ -1416,8 +1533,17 @@ pub struct RefusalContent {
     /// `refusal`, required.
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RefusalContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1480,7 +1606,7 @@ impl Empty for RefusalContent {
 }
 
 /// The `TopLogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TopLogProb {
     /// `token`, required.
     pub token: String,
@@ -1489,8 +1615,18 @@ pub struct TopLogProb {
     /// `bytes`, required.
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TopLogProb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.field("bytes", &self.bytes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1562,7 +1698,7 @@ impl Empty for TopLogProb {
 }
 
 /// The `UrlCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UrlCitationBody {
     /// `type`, required.
     /// Default: `"url_citation"`.
@@ -1576,8 +1712,20 @@ pub struct UrlCitationBody {
     /// `title`, required.
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UrlCitationBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url", &self.url);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.field("title", &self.title);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1675,7 +1823,7 @@ impl Empty for UrlCitationBody {
 }
 
 /// The `UrlCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UrlCitationParam {
     /// `type`, required.
     /// Default: `"url_citation"`.
@@ -1691,8 +1839,20 @@ pub struct UrlCitationParam {
     /// `title`, required.
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UrlCitationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.field("url", &self.url);
+        map.field("title", &self.title);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateCompletionRequest {
     /// `model`, required.
     pub model: CreateCompletionRequestModel,
@@ -16,74 +16,83 @@ pub struct CreateCompletionRequest {
     /// `best_of`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub best_of: Option<u64>,
     /// `echo`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub echo: Option<bool>,
     /// `frequency_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// `logit_bias`, optional, nullable.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<std::collections::BTreeMap<String, i64>>,
     /// `logprobs`, optional, nullable.
     /// Constraints: minimum 0, maximum 5.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<u64>,
     /// `max_tokens`, optional, nullable.
     /// Constraints: minimum 0.
     /// Default: `16`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `presence_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     /// `seed`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `stop`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopConfiguration>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ChatCompletionStreamOptions>,
     /// `suffix`, optional, nullable.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateCompletionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.field("prompt", &self.prompt);
+        map.some("best_of", &self.best_of);
+        map.some("echo", &self.echo);
+        map.some("frequency_penalty", &self.frequency_penalty);
+        map.some("logit_bias", &self.logit_bias);
+        map.some("logprobs", &self.logprobs);
+        map.some("max_tokens", &self.max_tokens);
+        map.some("n", &self.n);
+        map.some("presence_penalty", &self.presence_penalty);
+        map.some("seed", &self.seed);
+        map.some("stop", &self.stop);
+        map.some("stream", &self.stream);
+        map.some("stream_options", &self.stream_options);
+        map.some("suffix", &self.suffix);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -342,7 +351,7 @@ impl From<&str> for CreateCompletionRequestPrompt {
 }
 
 /// The `CreateCompletionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateCompletionResponse {
     /// `id`, required.
     pub id: String,
@@ -353,16 +362,28 @@ pub struct CreateCompletionResponse {
     /// `model`, required.
     pub model: String,
     /// `system_fingerprint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     pub object: consts::TextCompletion,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Box<CompletionUsage>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateCompletionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("choices", &self.choices);
+        map.field("created", &self.created);
+        map.field("model", &self.model);
+        map.some("system_fingerprint", &self.system_fingerprint);
+        map.field("object", &self.object);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -478,7 +499,7 @@ impl Empty for CreateCompletionResponse {
 }
 
 /// Inline schema in `CreateCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateCompletionResponseChoicesItem {
     /// `finish_reason`, required.
     pub finish_reason: CreateCompletionResponseChoicesItemFinishReason,
@@ -489,8 +510,19 @@ pub struct CreateCompletionResponseChoicesItem {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateCompletionResponseChoicesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("finish_reason", &self.finish_reason);
+        map.field("index", &self.index);
+        map.field("logprobs", &self.logprobs);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -589,23 +621,30 @@ ContentFilter = "content_filter",
 }
 
 /// Inline schema in `CreateCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateCompletionResponseChoicesItemLogprobs {
     /// `text_offset`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_offset: Option<Vec<i64>>,
     /// `token_logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_logprobs: Option<Vec<f64>>,
     /// `tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Vec<String>>,
     /// `top_logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<Vec<std::collections::BTreeMap<String, f64>>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateCompletionResponseChoicesItemLogprobs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("text_offset", &self.text_offset);
+        map.some("token_logprobs", &self.token_logprobs);
+        map.some("tokens", &self.tokens);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

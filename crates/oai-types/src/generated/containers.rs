@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `ContainerFileListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFileListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -19,8 +19,20 @@ pub struct ContainerFileListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerFileListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -110,7 +122,7 @@ impl Empty for ContainerFileListResource {
 }
 
 /// The `ContainerFileResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFileResource {
     /// `id`, required.
     pub id: String,
@@ -127,8 +139,22 @@ pub struct ContainerFileResource {
     /// `source`, required.
     pub source: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerFileResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("container_id", &self.container_id);
+        map.field("created_at", &self.created_at);
+        map.field("bytes", &self.bytes);
+        map.field("path", &self.path);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -252,7 +278,7 @@ impl Empty for ContainerFileResource {
 }
 
 /// The `ContainerListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerListResource {
     /// `object`, required.
     pub object: consts::List,
@@ -265,8 +291,20 @@ pub struct ContainerListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -356,7 +394,7 @@ impl Empty for ContainerListResource {
 }
 
 /// The `ContainerResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerResource {
     /// `id`, required.
     pub id: String,
@@ -369,20 +407,32 @@ pub struct ContainerResource {
     /// `status`, required.
     pub status: String,
     /// `last_active_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_active_at: Option<i64>,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<ContainerResourceExpiresAfter>,
     /// `memory_limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<ContainerResourceNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("status", &self.status);
+        map.some("last_active_at", &self.last_active_at);
+        map.some("expires_after", &self.expires_after);
+        map.some("memory_limit", &self.memory_limit);
+        map.some("network_policy", &self.network_policy);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -522,17 +572,24 @@ impl Empty for ContainerResource {
 }
 
 /// Inline schema in `ContainerResource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerResourceExpiresAfter {
     /// `anchor`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<consts::LastActiveAt>,
     /// `minutes`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minutes: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerResourceExpiresAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("anchor", &self.anchor);
+        map.some("minutes", &self.minutes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -591,16 +648,24 @@ impl Empty for ContainerResourceExpiresAfter {
 }
 
 /// Inline schema in `ContainerResource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerResourceNetworkPolicy {
     /// `type`, required.
     pub r#type: ContainerResourceNetworkPolicyType,
     /// `allowed_domains`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContainerResourceNetworkPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("allowed_domains", &self.allowed_domains);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -673,28 +738,36 @@ Disabled = "disabled",
 }
 
 /// The `CreateContainerBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateContainerBody {
     /// `name`, required.
     pub name: String,
     /// `file_ids`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<CreateContainerBodyExpiresAfter>,
     /// `skills`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<CreateContainerBodySkillsItem>>,
     /// `memory_limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<CreateContainerBodyNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateContainerBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("file_ids", &self.file_ids);
+        map.some("expires_after", &self.expires_after);
+        map.some("skills", &self.skills);
+        map.some("memory_limit", &self.memory_limit);
+        map.some("network_policy", &self.network_policy);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -800,15 +873,24 @@ impl Empty for CreateContainerBody {
 }
 
 /// Inline schema in `CreateContainerBody`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateContainerBodyExpiresAfter {
     /// `anchor`, required.
     pub anchor: consts::LastActiveAt,
     /// `minutes`, required.
     pub minutes: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateContainerBodyExpiresAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("anchor", &self.anchor);
+        map.field("minutes", &self.minutes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -891,17 +973,24 @@ Inline(InlineSkillParam) = "inline",
 }
 
 /// The `CreateContainerFileBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateContainerFileBody {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `file`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<crate::InputFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateContainerFileBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("file", &self.file);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -960,22 +1049,29 @@ impl Empty for CreateContainerFileBody {
 }
 
 /// The `ListContainerFilesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListContainerFilesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListContainerFilesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1043,25 +1139,32 @@ impl Empty for ListContainerFilesParams {
 }
 
 /// The `ListContainersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListContainersParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListContainersParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

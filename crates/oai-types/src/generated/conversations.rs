@@ -68,7 +68,7 @@ CustomToolCallOutput(CustomToolCallOutput) = "custom_tool_call_output",
 }
 
 /// The `ConversationItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConversationItemList {
     /// `object`, required.
     pub object: consts::List,
@@ -81,8 +81,20 @@ pub struct ConversationItemList {
     /// `last_id`, required.
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ConversationItemList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -172,7 +184,7 @@ impl Empty for ConversationItemList {
 }
 
 /// The `ConversationResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConversationResource {
     /// `id`, required.
     pub id: String,
@@ -184,8 +196,19 @@ pub struct ConversationResource {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ConversationResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("metadata", &self.metadata);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -270,17 +293,24 @@ impl Empty for ConversationResource {
 }
 
 /// The `CreateConversationBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateConversationBody {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `items`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<InputItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateConversationBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("items", &self.items);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -339,14 +369,21 @@ impl Empty for CreateConversationBody {
 }
 
 /// The `CreateConversationItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateConversationItemsParams {
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateConversationItemsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -396,14 +433,22 @@ impl Empty for CreateConversationItemsParams {
 }
 
 /// The `CreateConversationItemsRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateConversationItemsRequest {
     /// `items`, required.
     /// Constraints: at most 20 items.
     pub items: Vec<InputItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateConversationItemsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("items", &self.items);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -460,7 +505,7 @@ impl Empty for CreateConversationItemsRequest {
 pub type DeletedConversation = DeletedConversationResource;
 
 /// The `DeletedConversationResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedConversationResource {
     /// `object`, required.
     /// Default: `"conversation.deleted"`.
@@ -470,8 +515,18 @@ pub struct DeletedConversationResource {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedConversationResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -543,14 +598,21 @@ impl Empty for DeletedConversationResource {
 }
 
 /// The `GetConversationItemParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetConversationItemParams {
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetConversationItemParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -600,24 +662,31 @@ impl Empty for GetConversationItemParams {
 }
 
 /// The `ListConversationItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListConversationItemsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListConversationItemsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -694,13 +763,21 @@ impl Empty for ListConversationItemsParams {
 }
 
 /// The `UpdateConversationBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateConversationBody {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateConversationBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateEmbeddingRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEmbeddingRequest {
     /// `input`, required.
     pub input: CreateEmbeddingRequestInput,
@@ -14,18 +14,27 @@ pub struct CreateEmbeddingRequest {
     pub model: CreateEmbeddingRequestModel,
     /// `encoding_format`, optional.
     /// Default: `"float"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<CreateEmbeddingRequestEncodingFormat>,
     /// `dimensions`, optional.
     /// Constraints: minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<u64>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEmbeddingRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.field("model", &self.model);
+        map.some("encoding_format", &self.encoding_format);
+        map.some("dimensions", &self.dimensions);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -159,7 +168,7 @@ TextEmbedding3Large = "text-embedding-3-large",
 }
 
 /// The `CreateEmbeddingResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEmbeddingResponse {
     /// `data`, required.
     pub data: Vec<Embedding>,
@@ -171,8 +180,19 @@ pub struct CreateEmbeddingResponse {
     /// Absent from the answers of Ollama 0.2.6 to 0.3.2: read as the default then.
     pub usage: CreateEmbeddingResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEmbeddingResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("model", &self.model);
+        map.field("object", &self.object);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -253,15 +273,24 @@ impl Empty for CreateEmbeddingResponse {
 }
 
 /// Inline schema in `CreateEmbeddingResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEmbeddingResponseUsage {
     /// `prompt_tokens`, required.
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEmbeddingResponseUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -332,7 +361,7 @@ impl Empty for CreateEmbeddingResponseUsage {
 }
 
 /// The `Embedding` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Embedding {
     /// `index`, required.
     pub index: i64,
@@ -341,8 +370,18 @@ pub struct Embedding {
     /// `object`, required.
     pub object: consts::Embedding,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Embedding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("index", &self.index);
+        map.field("embedding", &self.embedding);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

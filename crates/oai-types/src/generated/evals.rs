@@ -6,25 +6,34 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateEvalCompletionsRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSource {
     /// `type`, required.
     /// Default: `"completions"`.
     pub r#type: consts::Completions,
     /// `input_messages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_messages: Option<CreateEvalCompletionsRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<Box<CreateEvalCompletionsRunDataSourceSamplingParams>>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `source`, required.
     pub source: CreateEvalCompletionsRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalCompletionsRunDataSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("input_messages", &self.input_messages);
+        map.some("sampling_params", &self.sampling_params);
+        map.some("model", &self.model);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -134,15 +143,24 @@ ItemReference(EvalCompletionsItemReference) = "item_reference",
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     /// `type`, required.
     pub r#type: consts::Template,
     /// `template`, required.
     pub template: Vec<EvalCompletionsTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("template", &self.template);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -206,35 +224,42 @@ impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `seed`, optional.
     /// Default: `42`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `response_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<EvalSamplingResponseFormat>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ChatCompletionTool>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalCompletionsRunDataSourceSamplingParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("temperature", &self.temperature);
+        map.some("max_completion_tokens", &self.max_completion_tokens);
+        map.some("top_p", &self.top_p);
+        map.some("seed", &self.seed);
+        map.some("response_format", &self.response_format);
+        map.some("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -358,7 +383,7 @@ StoredCompletions(EvalStoredCompletionsSource) = "stored_completions",
 }
 
 /// The `CreateEvalCustomDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalCustomDataSourceConfig {
     /// `type`, required.
     /// Default: `"custom"`.
@@ -367,11 +392,20 @@ pub struct CreateEvalCustomDataSourceConfig {
     pub item_schema: serde_json::Value,
     /// `include_sample_schema`, optional.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_sample_schema: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalCustomDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_schema", &self.item_schema);
+        map.some("include_sample_schema", &self.include_sample_schema);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -457,15 +491,24 @@ EvalItem(EvalItem),
 }
 
 /// Inline schema in `CreateEvalItem`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalItemSimpleInputMessage {
     /// `role`, required.
     pub role: String,
     /// `content`, required.
     pub content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalItemSimpleInputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -528,7 +571,7 @@ impl Empty for CreateEvalItemSimpleInputMessage {
 }
 
 /// The `CreateEvalJsonlRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalJsonlRunDataSource {
     /// `type`, required.
     /// Default: `"jsonl"`.
@@ -536,8 +579,17 @@ pub struct CreateEvalJsonlRunDataSource {
     /// `source`, required.
     pub source: CreateEvalJsonlRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalJsonlRunDataSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -610,7 +662,7 @@ FileId(EvalJsonlFileIdSource) = "file_id",
 }
 
 /// The `CreateEvalLabelModelGrader` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalLabelModelGrader {
     /// `type`, required.
     pub r#type: consts::LabelModel,
@@ -625,8 +677,21 @@ pub struct CreateEvalLabelModelGrader {
     /// `passing_labels`, required.
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalLabelModelGrader {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("model", &self.model);
+        map.field("input", &self.input);
+        map.field("labels", &self.labels);
+        map.field("passing_labels", &self.passing_labels);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -730,17 +795,25 @@ impl Empty for CreateEvalLabelModelGrader {
 }
 
 /// The `CreateEvalLogsDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEvalLogsDataSourceConfig {
     /// `type`, required.
     /// Default: `"logs"`.
     pub r#type: consts::Logs,
     /// `metadata`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalLogsDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -799,21 +872,30 @@ impl Empty for CreateEvalLogsDataSourceConfig {
 }
 
 /// The `CreateEvalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalRequest {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source_config`, required.
     pub data_source_config: CreateEvalRequestDataSourceConfig,
     /// `testing_criteria`, required.
     pub testing_criteria: Vec<CreateEvalRequestTestingCriteriaItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("metadata", &self.metadata);
+        map.field("data_source_config", &self.data_source_config);
+        map.field("testing_criteria", &self.testing_criteria);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -932,25 +1014,34 @@ ScoreModel(EvalGraderScoreModel) = "score_model",
 }
 
 /// The `CreateEvalResponsesRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalResponsesRunDataSource {
     /// `type`, required.
     /// Default: `"responses"`.
     pub r#type: consts::Responses,
     /// `input_messages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_messages: Option<CreateEvalResponsesRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<Box<CreateEvalResponsesRunDataSourceSamplingParams>>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `source`, required.
     pub source: CreateEvalResponsesRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalResponsesRunDataSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("input_messages", &self.input_messages);
+        map.some("sampling_params", &self.sampling_params);
+        map.some("model", &self.model);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1063,15 +1154,24 @@ ItemReference(CreateEvalResponsesRunDataSourceInputMessagesItemReference) = "ite
 pub type CreateEvalResponsesRunDataSourceInputMessagesItemReference = EvalCompletionsItemReference;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     /// `type`, required.
     pub r#type: consts::Template,
     /// `template`, required.
     pub template: Vec<EvalResponsesTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("template", &self.template);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1135,35 +1235,42 @@ impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
 }
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `seed`, optional.
     /// Default: `42`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<CreateEvalResponsesRunDataSourceSamplingParamsText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalResponsesRunDataSourceSamplingParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("temperature", &self.temperature);
+        map.some("max_completion_tokens", &self.max_completion_tokens);
+        map.some("top_p", &self.top_p);
+        map.some("seed", &self.seed);
+        map.some("tools", &self.tools);
+        map.some("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1276,14 +1383,21 @@ impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
 }
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<TextResponseFormatConfiguration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1345,19 +1459,27 @@ Responses(EvalResponsesSource) = "responses" [boxed = true],
 }
 
 /// The `CreateEvalRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvalRunRequest {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source`, required.
     pub data_source: CreateEvalRunRequestDataSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalRunRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("metadata", &self.metadata);
+        map.field("data_source", &self.data_source);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1446,17 +1568,25 @@ Responses(CreateEvalResponsesRunDataSource) = "responses" [boxed = true],
 
 /// The `CreateEvalStoredCompletionsDataSourceConfig` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEvalStoredCompletionsDataSourceConfig {
     /// `type`, required.
     /// Default: `"stored_completions"`.
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateEvalStoredCompletionsDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1515,7 +1645,7 @@ impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
 }
 
 /// The `DeleteEvalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteEvalResponse {
     /// `object`, required.
     pub object: String,
@@ -1524,8 +1654,18 @@ pub struct DeleteEvalResponse {
     /// `eval_id`, required.
     pub eval_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteEvalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.field("eval_id", &self.eval_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1597,20 +1737,27 @@ impl Empty for DeleteEvalResponse {
 }
 
 /// The `DeleteEvalRunResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeleteEvalRunResponse {
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `deleted`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// `run_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteEvalRunResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("object", &self.object);
+        map.some("deleted", &self.deleted);
+        map.some("run_id", &self.run_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1678,7 +1825,7 @@ impl Empty for DeleteEvalRunResponse {
 }
 
 /// The `Eval` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Eval {
     /// `object`, required.
     /// Default: `"eval"`.
@@ -1696,8 +1843,22 @@ pub struct Eval {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Eval {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("data_source_config", &self.data_source_config);
+        map.field("testing_criteria", &self.testing_criteria);
+        map.field("created_at", &self.created_at);
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1822,15 +1983,24 @@ impl Empty for Eval {
 }
 
 /// The `EvalApiError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalApiError {
     /// `code`, required.
     pub code: String,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalApiError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1893,15 +2063,24 @@ impl Empty for EvalApiError {
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalCompletionsItemReference {
     /// `type`, required.
     pub r#type: consts::ItemReference,
     /// `item_reference`, required.
     pub item_reference: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalCompletionsItemReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_reference", &self.item_reference);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1978,7 +2157,7 @@ EvalItem(EvalItem),
 }
 
 /// The `EvalCustomDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalCustomDataSourceConfig {
     /// `type`, required.
     /// Default: `"custom"`.
@@ -1986,8 +2165,17 @@ pub struct EvalCustomDataSourceConfig {
     /// `schema`, required.
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalCustomDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("schema", &self.schema);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2065,7 +2253,7 @@ StoredCompletions(EvalStoredCompletionsDataSourceConfig) = "stored_completions",
 pub type EvalGraderLabelModel = GraderLabelModel;
 
 /// The `EvalGraderPython` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalGraderPython {
     /// `type`, required.
     pub r#type: consts::Python,
@@ -2074,14 +2262,24 @@ pub struct EvalGraderPython {
     /// `source`, required.
     pub source: String,
     /// `image_tag`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
     /// `pass_threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalGraderPython {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("source", &self.source);
+        map.some("image_tag", &self.image_tag);
+        map.some("pass_threshold", &self.pass_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2172,7 +2370,7 @@ impl Empty for EvalGraderPython {
 }
 
 /// The `EvalGraderScoreModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalGraderScoreModel {
     /// `type`, required.
     pub r#type: consts::ScoreModel,
@@ -2181,19 +2379,30 @@ pub struct EvalGraderScoreModel {
     /// `model`, required.
     pub model: String,
     /// `sampling_params`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<EvalGraderScoreModelSamplingParams>,
     /// `input`, required.
     pub input: Vec<EvalItem>,
     /// `range`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<f64>>,
     /// `pass_threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalGraderScoreModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("model", &self.model);
+        map.some("sampling_params", &self.sampling_params);
+        map.field("input", &self.input);
+        map.some("range", &self.range);
+        map.some("pass_threshold", &self.pass_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2313,7 +2522,7 @@ impl Empty for EvalGraderScoreModel {
 pub type EvalGraderStringCheck = GraderStringCheck;
 
 /// The `EvalGraderTextSimilarity` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalGraderTextSimilarity {
     /// `type`, required.
     /// Default: `"text_similarity"`.
@@ -2329,8 +2538,21 @@ pub struct EvalGraderTextSimilarity {
     /// `pass_threshold`, required.
     pub pass_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalGraderTextSimilarity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.field("reference", &self.reference);
+        map.field("evaluation_metric", &self.evaluation_metric);
+        map.field("pass_threshold", &self.pass_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2449,7 +2671,7 @@ impl Empty for EvalGraderTextSimilarity {
 }
 
 /// The `EvalJsonlFileContentSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalJsonlFileContentSource {
     /// `type`, required.
     /// Default: `"file_content"`.
@@ -2457,8 +2679,17 @@ pub struct EvalJsonlFileContentSource {
     /// `content`, required.
     pub content: Vec<EvalJsonlFileContentSourceContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalJsonlFileContentSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2521,16 +2752,24 @@ impl Empty for EvalJsonlFileContentSource {
 }
 
 /// Inline schema in `EvalJsonlFileContentSource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalJsonlFileContentSourceContentItem {
     /// `item`, required.
     pub item: serde_json::Value,
     /// `sample`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalJsonlFileContentSourceContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("item", &self.item);
+        map.some("sample", &self.sample);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2593,7 +2832,7 @@ impl Empty for EvalJsonlFileContentSourceContentItem {
 }
 
 /// The `EvalJsonlFileIdSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalJsonlFileIdSource {
     /// `type`, required.
     /// Default: `"file_id"`.
@@ -2601,8 +2840,17 @@ pub struct EvalJsonlFileIdSource {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalJsonlFileIdSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2665,7 +2913,7 @@ impl Empty for EvalJsonlFileIdSource {
 }
 
 /// The `EvalList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalList {
     /// `object`, required.
     /// Default: `"list"`.
@@ -2679,8 +2927,20 @@ pub struct EvalList {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2770,19 +3030,28 @@ impl Empty for EvalList {
 }
 
 /// The `EvalLogsDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalLogsDataSourceConfig {
     /// `type`, required.
     /// Default: `"logs"`.
     pub r#type: consts::Logs,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalLogsDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.field("schema", &self.schema);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2854,43 +3123,51 @@ impl Empty for EvalLogsDataSourceConfig {
 }
 
 /// The `EvalResponsesSource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvalResponsesSource {
     /// `type`, required.
     pub r#type: consts::Responses,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `instructions_search`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions_search: Option<String>,
     /// `created_after`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_after: Option<u64>,
     /// `created_before`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `users`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<String>>,
     /// `tools`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalResponsesSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.some("model", &self.model);
+        map.some("instructions_search", &self.instructions_search);
+        map.some("created_after", &self.created_after);
+        map.some("created_before", &self.created_before);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("users", &self.users);
+        map.some("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3055,7 +3332,7 @@ EvalItem(EvalItem),
 pub type EvalResponsesTemplateItemChatMessage = CreateEvalItemSimpleInputMessage;
 
 /// The `EvalRun` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRun {
     /// `object`, required.
     /// Default: `"eval.run"`.
@@ -3087,8 +3364,32 @@ pub struct EvalRun {
     /// `error`, required.
     pub error: EvalApiError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRun {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("eval_id", &self.eval_id);
+        map.field("status", &self.status);
+        map.field("model", &self.model);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.field("report_url", &self.report_url);
+        map.field("result_counts", &self.result_counts);
+        map.field("per_model_usage", &self.per_model_usage);
+        map.field(
+            "per_testing_criteria_results",
+            &self.per_testing_criteria_results,
+        );
+        map.field("data_source", &self.data_source);
+        map.field("metadata", &self.metadata);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3312,7 +3613,7 @@ Responses(CreateEvalResponsesRunDataSource) = "responses" [boxed = true],
 }
 
 /// The `EvalRunList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunList {
     /// `object`, required.
     /// Default: `"list"`.
@@ -3326,8 +3627,20 @@ pub struct EvalRunList {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3417,7 +3730,7 @@ impl Empty for EvalRunList {
 }
 
 /// The `EvalRunOutputItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunOutputItem {
     /// `object`, required.
     /// Default: `"eval.run.output_item"`.
@@ -3441,8 +3754,25 @@ pub struct EvalRunOutputItem {
     /// `sample`, required.
     pub sample: EvalRunOutputItemSample,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("run_id", &self.run_id);
+        map.field("eval_id", &self.eval_id);
+        map.field("created_at", &self.created_at);
+        map.field("status", &self.status);
+        map.field("datasource_item_id", &self.datasource_item_id);
+        map.field("datasource_item", &self.datasource_item);
+        map.field("results", &self.results);
+        map.field("sample", &self.sample);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3600,7 +3930,7 @@ impl Empty for EvalRunOutputItem {
 }
 
 /// The `EvalRunOutputItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunOutputItemList {
     /// `object`, required.
     /// Default: `"list"`.
@@ -3614,8 +3944,20 @@ pub struct EvalRunOutputItemList {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItemList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3705,23 +4047,33 @@ impl Empty for EvalRunOutputItemList {
 }
 
 /// The `EvalRunOutputItemResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunOutputItemResult {
     /// `name`, required.
     pub name: String,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `score`, required.
     pub score: f64,
     /// `passed`, required.
     pub passed: bool,
     /// `sample`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItemResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("type", &self.r#type);
+        map.field("score", &self.score);
+        map.field("passed", &self.passed);
+        map.some("sample", &self.sample);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3811,7 +4163,7 @@ impl Empty for EvalRunOutputItemResult {
 }
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunOutputItemSample {
     /// `input`, required.
     pub input: Vec<EvalRunOutputItemSampleInputItem>,
@@ -3834,8 +4186,25 @@ pub struct EvalRunOutputItemSample {
     /// `seed`, required.
     pub seed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItemSample {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.field("output", &self.output);
+        map.field("finish_reason", &self.finish_reason);
+        map.field("model", &self.model);
+        map.field("usage", &self.usage);
+        map.field("error", &self.error);
+        map.field("temperature", &self.temperature);
+        map.field("max_completion_tokens", &self.max_completion_tokens);
+        map.field("top_p", &self.top_p);
+        map.field("seed", &self.seed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3996,17 +4365,24 @@ impl Empty for EvalRunOutputItemSample {
 pub type EvalRunOutputItemSampleInputItem = CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvalRunOutputItemSampleOutputItem {
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItemSampleOutputItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("role", &self.role);
+        map.some("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4065,7 +4441,7 @@ impl Empty for EvalRunOutputItemSampleOutputItem {
 }
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunOutputItemSampleUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
@@ -4076,8 +4452,19 @@ pub struct EvalRunOutputItemSampleUsage {
     /// `cached_tokens`, required.
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunOutputItemSampleUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("total_tokens", &self.total_tokens);
+        map.field("completion_tokens", &self.completion_tokens);
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("cached_tokens", &self.cached_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4179,7 +4566,7 @@ impl Empty for EvalRunOutputItemSampleUsage {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunPerModelUsageItem {
     /// `model_name`, required.
     pub model_name: String,
@@ -4194,8 +4581,21 @@ pub struct EvalRunPerModelUsageItem {
     /// `cached_tokens`, required.
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunPerModelUsageItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model_name", &self.model_name);
+        map.field("invocation_count", &self.invocation_count);
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("completion_tokens", &self.completion_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.field("cached_tokens", &self.cached_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4325,7 +4725,7 @@ impl Empty for EvalRunPerModelUsageItem {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunPerTestingCriteriaResultsItem {
     /// `testing_criteria`, required.
     pub testing_criteria: String,
@@ -4334,8 +4734,18 @@ pub struct EvalRunPerTestingCriteriaResultsItem {
     /// `failed`, required.
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunPerTestingCriteriaResultsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("testing_criteria", &self.testing_criteria);
+        map.field("passed", &self.passed);
+        map.field("failed", &self.failed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4411,7 +4821,7 @@ impl Empty for EvalRunPerTestingCriteriaResultsItem {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalRunResultCounts {
     /// `total`, required.
     pub total: i64,
@@ -4422,8 +4832,19 @@ pub struct EvalRunResultCounts {
     /// `passed`, required.
     pub passed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalRunResultCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("total", &self.total);
+        map.field("errored", &self.errored);
+        map.field("failed", &self.failed);
+        map.field("passed", &self.passed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4517,19 +4938,28 @@ JsonObject(ResponseFormatJsonObject) = "json_object",
 
 /// The `EvalStoredCompletionsDataSourceConfig` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalStoredCompletionsDataSourceConfig {
     /// `type`, required.
     /// Default: `"stored_completions"`.
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalStoredCompletionsDataSourceConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.field("schema", &self.schema);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4601,29 +5031,37 @@ impl Empty for EvalStoredCompletionsDataSourceConfig {
 }
 
 /// The `EvalStoredCompletionsSource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvalStoredCompletionsSource {
     /// `type`, required.
     /// Default: `"stored_completions"`.
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `created_after`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_after: Option<i64>,
     /// `created_before`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<i64>,
     /// `limit`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EvalStoredCompletionsSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("metadata", &self.metadata);
+        map.some("model", &self.model);
+        map.some("created_after", &self.created_after);
+        map.some("created_before", &self.created_before);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4741,25 +5179,32 @@ ScoreModel(EvalGraderScoreModel) = "score_model",
 }
 
 /// The `GetEvalRunOutputItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetEvalRunOutputItemsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunOutputItemsParamsStatus>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetEvalRunOutputItemsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("status", &self.status);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4846,25 +5291,32 @@ Pass = "pass",
 }
 
 /// The `GetEvalRunsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetEvalRunsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunsParamsStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetEvalRunsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4957,26 +5409,33 @@ Failed = "failed",
 }
 
 /// The `ListEvalsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListEvalsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `order_by`, optional.
     /// Default: `"created_at"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ListEvalsParamsOrderBy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListEvalsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("order_by", &self.order_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5063,17 +5522,24 @@ UpdatedAt = "updated_at",
 }
 
 /// The `UpdateEvalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateEvalRequest {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateEvalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,15 +6,24 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CodeInterpreterFileOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterFileOutput {
     /// `type`, required.
     pub r#type: consts::Files,
     /// `files`, required.
     pub files: Vec<CodeInterpreterFileOutputFilesItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterFileOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("files", &self.files);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -77,15 +86,24 @@ impl Empty for CodeInterpreterFileOutput {
 }
 
 /// Inline schema in `CodeInterpreterFileOutput`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterFileOutputFilesItem {
     /// `mime_type`, required.
     pub mime_type: String,
     /// `file_id`, required.
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterFileOutputFilesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mime_type", &self.mime_type);
+        map.field("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -152,18 +170,27 @@ impl Empty for CodeInterpreterFileOutputFilesItem {
 }
 
 /// The `CreateFileRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateFileRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `purpose`, required.
     pub purpose: CreateFileRequestPurpose,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFileRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file", &self.file);
+        map.field("purpose", &self.purpose);
+        map.some("expires_after", &self.expires_after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -253,7 +280,7 @@ Evals = "evals",
 }
 
 /// The `DeleteFileResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteFileResponse {
     /// `id`, required.
     pub id: String,
@@ -262,8 +289,18 @@ pub struct DeleteFileResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteFileResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -335,25 +372,32 @@ impl Empty for DeleteFileResponse {
 }
 
 /// The `ListFilesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFilesParams {
     /// `purpose`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// `limit`, optional.
     /// Default: `10000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFilesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("purpose", &self.purpose);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -430,7 +474,7 @@ impl Empty for ListFilesParams {
 }
 
 /// The `ListFilesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListFilesResponse {
     /// `object`, required.
     pub object: String,
@@ -443,8 +487,20 @@ pub struct ListFilesResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFilesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,13 +6,21 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateFineTuningCheckpointPermissionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateFineTuningCheckpointPermissionRequest {
     /// `project_ids`, required.
     pub project_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFineTuningCheckpointPermissionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("project_ids", &self.project_ids);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -70,7 +78,7 @@ impl Empty for CreateFineTuningCheckpointPermissionRequest {
 }
 
 /// The `CreateFineTuningJobRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateFineTuningJobRequest {
     /// `model`, required.
     pub model: CreateFineTuningJobRequestModel,
@@ -78,32 +86,41 @@ pub struct CreateFineTuningJobRequest {
     pub training_file: String,
     /// `hyperparameters`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<Box<CreateFineTuningJobRequestHyperparameters>>,
     /// `suffix`, optional, nullable.
     /// Constraints: at least 1 characters, at most 64 characters.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `validation_file`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
     /// `seed`, optional, nullable.
     /// Constraints: minimum 0, maximum 2147483647.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// `method`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Box<FineTuneMethod>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFineTuningJobRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.field("training_file", &self.training_file);
+        map.some("hyperparameters", &self.hyperparameters);
+        map.some("suffix", &self.suffix);
+        map.some("validation_file", &self.validation_file);
+        map.some("integrations", &self.integrations);
+        map.some("seed", &self.seed);
+        map.some("method", &self.method);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -248,23 +265,30 @@ impl Empty for CreateFineTuningJobRequest {
 
 /// Inline schema in `CreateFineTuningJobRequest`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateFineTuningJobRequestHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<CreateFineTuningJobRequestHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<LearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFineTuningJobRequestHyperparameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("batch_size", &self.batch_size);
+        map.some("learning_rate_multiplier", &self.learning_rate_multiplier);
+        map.some("n_epochs", &self.n_epochs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -356,15 +380,24 @@ Integer(u64),
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItem {
     /// `type`, required.
     pub r#type: consts::Wandb,
     /// `wandb`, required.
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFineTuningJobRequestIntegrationsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("wandb", &self.wandb);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -427,22 +460,30 @@ impl Empty for CreateFineTuningJobRequestIntegrationsItem {
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     /// `project`, required.
     pub project: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// `tags`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateFineTuningJobRequestIntegrationsItemWandb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("project", &self.project);
+        map.some("name", &self.name);
+        map.some("entity", &self.entity);
+        map.some("tags", &self.tags);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -537,7 +578,7 @@ Gpt4oMini = "gpt-4o-mini",
 }
 
 /// The `DeleteFineTuningCheckpointPermissionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteFineTuningCheckpointPermissionResponse {
     /// `id`, required.
     pub id: String,
@@ -546,8 +587,18 @@ pub struct DeleteFineTuningCheckpointPermissionResponse {
     /// `deleted`, required.
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteFineTuningCheckpointPermissionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -619,27 +670,34 @@ impl Empty for DeleteFineTuningCheckpointPermissionResponse {
 }
 
 /// The `FineTuneDPOHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneDPOHyperparameters {
     /// `beta`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub beta: Option<FineTuneDPOHyperparametersBeta>,
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneDPOHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuneDPOHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneDPOHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneDPOHyperparameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("beta", &self.beta);
+        map.some("batch_size", &self.batch_size);
+        map.some("learning_rate_multiplier", &self.learning_rate_multiplier);
+        map.some("n_epochs", &self.n_epochs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -759,14 +817,21 @@ Integer(u64),
 }
 
 /// The `FineTuneDPOMethod` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneDPOMethod {
     /// `hyperparameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<Box<FineTuneDPOHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneDPOMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("hyperparameters", &self.hyperparameters);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -816,22 +881,30 @@ impl Empty for FineTuneDPOMethod {
 }
 
 /// The `FineTuneMethod` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuneMethod {
     /// `type`, required.
     pub r#type: FineTuneMethodType,
     /// `supervised`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supervised: Option<Box<FineTuneSupervisedMethod>>,
     /// `dpo`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dpo: Option<Box<FineTuneDPOMethod>>,
     /// `reinforcement`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinforcement: Option<Box<FineTuneReinforcementMethod>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("supervised", &self.supervised);
+        map.some("dpo", &self.dpo);
+        map.some("reinforcement", &self.reinforcement);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -924,40 +997,47 @@ Reinforcement = "reinforcement",
 }
 
 /// The `FineTuneReinforcementHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneReinforcementHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneReinforcementHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier:
         Option<FineTuneReinforcementHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneReinforcementHyperparametersNEpochs>,
     /// `reasoning_effort`, optional.
     /// Default: `"default"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<FineTuneReinforcementHyperparametersReasoningEffort>,
     /// `compute_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub compute_multiplier: Option<FineTuneReinforcementHyperparametersComputeMultiplier>,
     /// `eval_interval`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_interval: Option<FineTuneReinforcementHyperparametersEvalInterval>,
     /// `eval_samples`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_samples: Option<FineTuneReinforcementHyperparametersEvalSamples>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneReinforcementHyperparameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("batch_size", &self.batch_size);
+        map.some("learning_rate_multiplier", &self.learning_rate_multiplier);
+        map.some("n_epochs", &self.n_epochs);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.some("compute_multiplier", &self.compute_multiplier);
+        map.some("eval_interval", &self.eval_interval);
+        map.some("eval_samples", &self.eval_samples);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1156,16 +1236,24 @@ High = "high",
 }
 
 /// The `FineTuneReinforcementMethod` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuneReinforcementMethod {
     /// `grader`, required.
     pub grader: FineTuneReinforcementMethodGrader,
     /// `hyperparameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<Box<FineTuneReinforcementHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneReinforcementMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("grader", &self.grader);
+        map.some("hyperparameters", &self.hyperparameters);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1246,23 +1334,30 @@ Multi(GraderMulti) = "multi" [boxed = true],
 }
 
 /// The `FineTuneSupervisedHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneSupervisedHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneSupervisedHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuneSupervisedHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneSupervisedHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneSupervisedHyperparameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("batch_size", &self.batch_size);
+        map.some("learning_rate_multiplier", &self.learning_rate_multiplier);
+        map.some("n_epochs", &self.n_epochs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1363,14 +1458,21 @@ Integer(u64),
 }
 
 /// The `FineTuneSupervisedMethod` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuneSupervisedMethod {
     /// `hyperparameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<Box<FineTuneSupervisedHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuneSupervisedMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("hyperparameters", &self.hyperparameters);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1421,7 +1523,7 @@ impl Empty for FineTuneSupervisedMethod {
 }
 
 /// The `FineTuningCheckpointPermission` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningCheckpointPermission {
     /// `id`, required.
     pub id: String,
@@ -1432,8 +1534,19 @@ pub struct FineTuningCheckpointPermission {
     /// `object`, required.
     pub object: consts::CheckpointPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningCheckpointPermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field("project_id", &self.project_id);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1522,15 +1635,24 @@ impl Empty for FineTuningCheckpointPermission {
 }
 
 /// The `FineTuningIntegration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningIntegration {
     /// `type`, required.
     pub r#type: consts::Wandb,
     /// `wandb`, required.
     pub wandb: FineTuningIntegrationWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningIntegration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("wandb", &self.wandb);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1593,22 +1715,30 @@ impl Empty for FineTuningIntegration {
 }
 
 /// Inline schema in `FineTuningIntegration`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningIntegrationWandb {
     /// `project`, required.
     pub project: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// `tags`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningIntegrationWandb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("project", &self.project);
+        map.some("name", &self.name);
+        map.some("entity", &self.entity);
+        map.some("tags", &self.tags);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1689,7 +1819,7 @@ impl Empty for FineTuningIntegrationWandb {
 }
 
 /// The `FineTuningJob` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningJob {
     /// `id`, required.
     pub id: String,
@@ -1720,22 +1850,44 @@ pub struct FineTuningJob {
     /// `validation_file`, required, nullable.
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<Vec<FineTuningIntegration>>,
     /// `seed`, required.
     pub seed: i64,
     /// `estimated_finish`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_finish: Option<i64>,
     /// `method`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Box<FineTuneMethod>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field("error", &self.error);
+        map.field("fine_tuned_model", &self.fine_tuned_model);
+        map.field("finished_at", &self.finished_at);
+        map.field("hyperparameters", &self.hyperparameters);
+        map.field("model", &self.model);
+        map.field("object", &self.object);
+        map.field("organization_id", &self.organization_id);
+        map.field("result_files", &self.result_files);
+        map.field("status", &self.status);
+        map.field("trained_tokens", &self.trained_tokens);
+        map.field("training_file", &self.training_file);
+        map.field("validation_file", &self.validation_file);
+        map.some("integrations", &self.integrations);
+        map.field("seed", &self.seed);
+        map.some("estimated_finish", &self.estimated_finish);
+        map.some("method", &self.method);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1991,7 +2143,7 @@ impl Empty for FineTuningJob {
 }
 
 /// The `FineTuningJobCheckpoint` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningJobCheckpoint {
     /// `id`, required.
     pub id: String,
@@ -2008,8 +2160,25 @@ pub struct FineTuningJobCheckpoint {
     /// `object`, required.
     pub object: consts::FineTuningJobCheckpoint,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJobCheckpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field(
+            "fine_tuned_model_checkpoint",
+            &self.fine_tuned_model_checkpoint,
+        );
+        map.field("step_number", &self.step_number);
+        map.field("metrics", &self.metrics);
+        map.field("fine_tuning_job_id", &self.fine_tuning_job_id);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2141,32 +2310,42 @@ impl Empty for FineTuningJobCheckpoint {
 }
 
 /// Inline schema in `FineTuningJobCheckpoint`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuningJobCheckpointMetrics {
     /// `step`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<f64>,
     /// `train_loss`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub train_loss: Option<f64>,
     /// `train_mean_token_accuracy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub train_mean_token_accuracy: Option<f64>,
     /// `valid_loss`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_loss: Option<f64>,
     /// `valid_mean_token_accuracy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_mean_token_accuracy: Option<f64>,
     /// `full_valid_loss`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_valid_loss: Option<f64>,
     /// `full_valid_mean_token_accuracy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_valid_mean_token_accuracy: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJobCheckpointMetrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("step", &self.step);
+        map.some("train_loss", &self.train_loss);
+        map.some("train_mean_token_accuracy", &self.train_mean_token_accuracy);
+        map.some("valid_loss", &self.valid_loss);
+        map.some("valid_mean_token_accuracy", &self.valid_mean_token_accuracy);
+        map.some("full_valid_loss", &self.full_valid_loss);
+        map.some(
+            "full_valid_mean_token_accuracy",
+            &self.full_valid_mean_token_accuracy,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2279,7 +2458,7 @@ impl Empty for FineTuningJobCheckpointMetrics {
 }
 
 /// Inline schema in `FineTuningJob`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningJobError {
     /// `code`, required.
     pub code: String,
@@ -2288,8 +2467,18 @@ pub struct FineTuningJobError {
     /// `param`, required, nullable.
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJobError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.field("param", &self.param);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2361,7 +2550,7 @@ impl Empty for FineTuningJobError {
 }
 
 /// The `FineTuningJobEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FineTuningJobEvent {
     /// `object`, required.
     pub object: consts::FineTuningJobEvent,
@@ -2374,14 +2563,26 @@ pub struct FineTuningJobEvent {
     /// `message`, required.
     pub message: String,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<FineTuningJobEventType>,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJobEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field("level", &self.level);
+        map.field("message", &self.message);
+        map.some("type", &self.r#type);
+        map.some("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2523,22 +2724,29 @@ Metrics = "metrics",
 }
 
 /// Inline schema in `FineTuningJob`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FineTuningJobHyperparameters {
     /// `batch_size`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuningJobHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuningJobHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuningJobHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for FineTuningJobHyperparameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("batch_size", &self.batch_size);
+        map.some("learning_rate_multiplier", &self.learning_rate_multiplier);
+        map.some("n_epochs", &self.n_epochs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2656,7 +2864,7 @@ Cancelled = "cancelled",
 }
 
 /// The `GraderMulti` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderMulti {
     /// `type`, required.
     /// Default: `"multi"`.
@@ -2668,8 +2876,19 @@ pub struct GraderMulti {
     /// `calculate_output`, required.
     pub calculate_output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GraderMulti {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("graders", &self.graders);
+        map.field("calculate_output", &self.calculate_output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2780,23 +2999,33 @@ Number(f64),
 }
 
 /// The `ListFineTuningCheckpointPermissionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListFineTuningCheckpointPermissionResponse {
     /// `data`, required.
     pub data: Vec<FineTuningCheckpointPermission>,
     /// `object`, required.
     pub object: consts::List,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningCheckpointPermissionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("object", &self.object);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2886,25 +3115,32 @@ impl Empty for ListFineTuningCheckpointPermissionResponse {
 }
 
 /// The `ListFineTuningCheckpointPermissionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFineTuningCheckpointPermissionsParams {
     /// `project_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"descending"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListFineTuningCheckpointPermissionsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningCheckpointPermissionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("project_id", &self.project_id);
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2992,18 +3228,25 @@ Descending = "descending",
 }
 
 /// The `ListFineTuningEventsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFineTuningEventsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningEventsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3062,18 +3305,25 @@ impl Empty for ListFineTuningEventsParams {
 }
 
 /// The `ListFineTuningJobCheckpointsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFineTuningJobCheckpointsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningJobCheckpointsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3132,23 +3382,33 @@ impl Empty for ListFineTuningJobCheckpointsParams {
 }
 
 /// The `ListFineTuningJobCheckpointsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListFineTuningJobCheckpointsResponse {
     /// `data`, required.
     pub data: Vec<FineTuningJobCheckpoint>,
     /// `object`, required.
     pub object: consts::List,
     /// `first_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningJobCheckpointsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("object", &self.object);
+        map.some("first_id", &self.first_id);
+        map.some("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3238,7 +3498,7 @@ impl Empty for ListFineTuningJobCheckpointsResponse {
 }
 
 /// The `ListFineTuningJobEventsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListFineTuningJobEventsResponse {
     /// `data`, required.
     pub data: Vec<FineTuningJobEvent>,
@@ -3247,8 +3507,18 @@ pub struct ListFineTuningJobEventsResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFineTuningJobEventsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("object", &self.object);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3320,21 +3590,28 @@ impl Empty for ListFineTuningJobEventsResponse {
 }
 
 /// The `ListPaginatedFineTuningJobsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPaginatedFineTuningJobsParams {
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListPaginatedFineTuningJobsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("after", &self.after);
+        map.some("limit", &self.limit);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3403,7 +3680,7 @@ impl Empty for ListPaginatedFineTuningJobsParams {
 }
 
 /// The `ListPaginatedFineTuningJobsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListPaginatedFineTuningJobsResponse {
     /// `data`, required.
     pub data: Vec<FineTuningJob>,
@@ -3412,8 +3689,18 @@ pub struct ListPaginatedFineTuningJobsResponse {
     /// `object`, required.
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListPaginatedFineTuningJobsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3485,18 +3772,27 @@ impl Empty for ListPaginatedFineTuningJobsResponse {
 }
 
 /// The `RunGraderRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunGraderRequest {
     /// `grader`, required.
     pub grader: RunGraderRequestGrader,
     /// `item`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<serde_json::Value>,
     /// `model_sample`, required.
     pub model_sample: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunGraderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("grader", &self.grader);
+        map.some("item", &self.item);
+        map.field("model_sample", &self.model_sample);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3588,7 +3884,7 @@ Multi(GraderMulti) = "multi" [boxed = true],
 }
 
 /// The `RunGraderResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunGraderResponse {
     /// `reward`, required.
     pub reward: f64,
@@ -3599,8 +3895,22 @@ pub struct RunGraderResponse {
     /// `model_grader_token_usage_per_model`, required.
     pub model_grader_token_usage_per_model: std::collections::BTreeMap<String, serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunGraderResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("reward", &self.reward);
+        map.field("metadata", &self.metadata);
+        map.field("sub_rewards", &self.sub_rewards);
+        map.field(
+            "model_grader_token_usage_per_model",
+            &self.model_grader_token_usage_per_model,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3698,7 +4008,7 @@ impl Empty for RunGraderResponse {
 }
 
 /// Inline schema in `RunGraderResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunGraderResponseMetadata {
     /// `name`, required.
     pub name: String,
@@ -3715,8 +4025,22 @@ pub struct RunGraderResponseMetadata {
     /// `sampled_model_name`, required, nullable.
     pub sampled_model_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunGraderResponseMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("type", &self.r#type);
+        map.field("errors", &self.errors);
+        map.field("execution_time", &self.execution_time);
+        map.field("scores", &self.scores);
+        map.field("token_usage", &self.token_usage);
+        map.field("sampled_model_name", &self.sampled_model_name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3837,7 +4161,7 @@ impl Empty for RunGraderResponseMetadata {
 }
 
 /// Inline schema in `RunGraderResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunGraderResponseMetadataErrors {
     /// `formula_parse_error`, required.
     pub formula_parse_error: bool,
@@ -3868,8 +4192,50 @@ pub struct RunGraderResponseMetadataErrors {
     /// `model_grader_server_error_details`, required, nullable.
     pub model_grader_server_error_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RunGraderResponseMetadataErrors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("formula_parse_error", &self.formula_parse_error);
+        map.field("sample_parse_error", &self.sample_parse_error);
+        map.field(
+            "truncated_observation_error",
+            &self.truncated_observation_error,
+        );
+        map.field("unresponsive_reward_error", &self.unresponsive_reward_error);
+        map.field("invalid_variable_error", &self.invalid_variable_error);
+        map.field("other_error", &self.other_error);
+        map.field(
+            "python_grader_server_error",
+            &self.python_grader_server_error,
+        );
+        map.field(
+            "python_grader_server_error_type",
+            &self.python_grader_server_error_type,
+        );
+        map.field(
+            "python_grader_runtime_error",
+            &self.python_grader_runtime_error,
+        );
+        map.field(
+            "python_grader_runtime_error_details",
+            &self.python_grader_runtime_error_details,
+        );
+        map.field("model_grader_server_error", &self.model_grader_server_error);
+        map.field(
+            "model_grader_refusal_error",
+            &self.model_grader_refusal_error,
+        );
+        map.field("model_grader_parse_error", &self.model_grader_parse_error);
+        map.field(
+            "model_grader_server_error_details",
+            &self.model_grader_server_error_details,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4105,13 +4471,21 @@ impl Empty for RunGraderResponseMetadataErrors {
 }
 
 /// The `ValidateGraderRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidateGraderRequest {
     /// `grader`, required.
     pub grader: ValidateGraderRequestGrader,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ValidateGraderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("grader", &self.grader);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4181,14 +4555,21 @@ Multi(GraderMulti) = "multi" [boxed = true],
 }
 
 /// The `ValidateGraderResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValidateGraderResponse {
     /// `grader`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub grader: Option<Box<ValidateGraderResponseGrader>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ValidateGraderResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("grader", &self.grader);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `C2PAProvenanceResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct C2PAProvenanceResult {
     /// `type`, required.
     /// Default: `"c2pa"`.
@@ -22,8 +22,21 @@ pub struct C2PAProvenanceResult {
     /// `generated_at`, required, nullable.
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for C2PAProvenanceResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("outcome", &self.outcome);
+        map.field("validation_state", &self.validation_state);
+        map.field("issuer", &self.issuer);
+        map.field("model", &self.model);
+        map.field("generated_at", &self.generated_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -147,13 +160,21 @@ NotPresent = "not_present",
 }
 
 /// The `CreateContentProvenanceBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateContentProvenanceBody {
     /// `file`, required.
     pub file: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateContentProvenanceBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file", &self.file);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -203,63 +224,72 @@ impl Empty for CreateContentProvenanceBody {
 }
 
 /// The `CreateImageEditRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateImageEditRequest {
     /// `image`, required.
     pub image: CreateImageEditRequestImage,
     /// `prompt`, required.
     pub prompt: String,
     /// `mask`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<crate::InputFile>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<CreateImageEditRequestBackground>,
     /// `model`, optional, nullable.
     /// Default: `"gpt-image-1.5"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageEditRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `size`, optional, nullable.
     /// Default: `"1024x1024"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageEditRequestSize>,
     /// `response_format`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageEditRequestResponseFormat>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<CreateImageEditRequestOutputFormat>,
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<i64>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<InputFidelity>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<CreateImageEditRequestQuality>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateImageEditRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("image", &self.image);
+        map.field("prompt", &self.prompt);
+        map.some("mask", &self.mask);
+        map.some("background", &self.background);
+        map.some("model", &self.model);
+        map.some("n", &self.n);
+        map.some("size", &self.size);
+        map.some("response_format", &self.response_format);
+        map.some("output_format", &self.output_format);
+        map.some("output_compression", &self.output_compression);
+        map.some("user", &self.user);
+        map.some("input_fidelity", &self.input_fidelity);
+        map.some("stream", &self.stream);
+        map.some("partial_images", &self.partial_images);
+        map.some("quality", &self.quality);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -554,64 +584,72 @@ Auto = "auto",
 }
 
 /// The `CreateImageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateImageRequest {
     /// `prompt`, required.
     pub prompt: String,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<CreateImageRequestQuality>,
     /// `response_format`, optional, nullable.
     /// Default: `"url"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageRequestResponseFormat>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<CreateImageRequestOutputFormat>,
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<i64>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// `size`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageRequestSize>,
     /// `moderation`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<CreateImageRequestModeration>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<CreateImageRequestBackground>,
     /// `style`, optional, nullable.
     /// Default: `"vivid"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<CreateImageRequestStyle>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateImageRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("prompt", &self.prompt);
+        map.some("model", &self.model);
+        map.some("n", &self.n);
+        map.some("quality", &self.quality);
+        map.some("response_format", &self.response_format);
+        map.some("output_format", &self.output_format);
+        map.some("output_compression", &self.output_compression);
+        map.some("stream", &self.stream);
+        map.some("partial_images", &self.partial_images);
+        map.some("size", &self.size);
+        map.some("moderation", &self.moderation);
+        map.some("background", &self.background);
+        map.some("style", &self.style);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -886,33 +924,41 @@ Natural = "natural",
 }
 
 /// The `CreateImageVariationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateImageVariationRequest {
     /// `image`, required.
     pub image: crate::InputFile,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageVariationRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `response_format`, optional, nullable.
     /// Default: `"url"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageVariationRequestResponseFormat>,
     /// `size`, optional, nullable.
     /// Default: `"1024x1024"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageVariationRequestSize>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateImageVariationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("image", &self.image);
+        map.some("model", &self.model);
+        map.some("n", &self.n);
+        map.some("response_format", &self.response_format);
+        map.some("size", &self.size);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1033,64 +1079,73 @@ V1024x1024 = "1024x1024",
 }
 
 /// The `EditImageBodyJsonParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EditImageBodyJsonParam {
     /// `model`, optional, nullable.
     /// Default: `"gpt-image-1.5"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<EditImageBodyJsonParamModel>,
     /// `images`, required.
     /// Constraints: at least 1 items, at most 16 items.
     pub images: Vec<ImageRefParam>,
     /// `mask`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<ImageRefParam>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// `n`, optional, nullable.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<EditImageBodyJsonParamQuality>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<InputFidelity>,
     /// `size`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<EditImageBodyJsonParamSize>,
     /// `user`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<EditImageBodyJsonParamOutputFormat>,
     /// `output_compression`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<u64>,
     /// `moderation`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<EditImageBodyJsonParamModeration>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<EditImageBodyJsonParamBackground>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for EditImageBodyJsonParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.field("images", &self.images);
+        map.some("mask", &self.mask);
+        map.field("prompt", &self.prompt);
+        map.some("n", &self.n);
+        map.some("quality", &self.quality);
+        map.some("input_fidelity", &self.input_fidelity);
+        map.some("size", &self.size);
+        map.some("user", &self.user);
+        map.some("output_format", &self.output_format);
+        map.some("output_compression", &self.output_compression);
+        map.some("moderation", &self.moderation);
+        map.some("background", &self.background);
+        map.some("stream", &self.stream);
+        map.some("partial_images", &self.partial_images);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1340,20 +1395,27 @@ V1024x1536 = "1024x1536",
 }
 
 /// The `Image` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Image {
     /// `b64_json`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub b64_json: Option<String>,
     /// `url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `revised_prompt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub revised_prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Image {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("b64_json", &self.b64_json);
+        map.some("url", &self.url);
+        map.some("revised_prompt", &self.revised_prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1421,7 +1483,7 @@ impl Empty for Image {
 }
 
 /// The `ImageEditCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageEditCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ImageEditCompleted,
@@ -1440,8 +1502,23 @@ pub struct ImageEditCompletedEvent {
     /// `usage`, required.
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageEditCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("b64_json", &self.b64_json);
+        map.field("created_at", &self.created_at);
+        map.field("size", &self.size);
+        map.field("quality", &self.quality);
+        map.field("background", &self.background);
+        map.field("output_format", &self.output_format);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1599,7 +1676,7 @@ Auto = "auto",
 }
 
 /// The `ImageEditPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageEditPartialImageEvent {
     /// `type`, required.
     pub r#type: consts::ImageEditPartialImage,
@@ -1618,8 +1695,23 @@ pub struct ImageEditPartialImageEvent {
     /// `partial_image_index`, required.
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageEditPartialImageEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("b64_json", &self.b64_json);
+        map.field("created_at", &self.created_at);
+        map.field("size", &self.size);
+        map.field("quality", &self.quality);
+        map.field("background", &self.background);
+        map.field("output_format", &self.output_format);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1783,7 +1875,7 @@ ImageEditCompleted(ImageEditCompletedEvent) = "image_edit.completed",
 }
 
 /// The `ImageGenCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ImageGenerationCompleted,
@@ -1802,8 +1894,23 @@ pub struct ImageGenCompletedEvent {
     /// `usage`, required.
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageGenCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("b64_json", &self.b64_json);
+        map.field("created_at", &self.created_at);
+        map.field("size", &self.size);
+        map.field("quality", &self.quality);
+        map.field("background", &self.background);
+        map.field("output_format", &self.output_format);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1953,15 +2060,24 @@ pub type ImageGenCompletedEventQuality = EditImageBodyJsonParamQuality;
 pub type ImageGenCompletedEventSize = ImageEditCompletedEventSize;
 
 /// The `ImageGenInputUsageDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenInputUsageDetails {
     /// `text_tokens`, required.
     pub text_tokens: i64,
     /// `image_tokens`, required.
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageGenInputUsageDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("text_tokens", &self.text_tokens);
+        map.field("image_tokens", &self.image_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2032,15 +2148,24 @@ impl Empty for ImageGenInputUsageDetails {
 }
 
 /// The `ImageGenOutputTokensDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenOutputTokensDetails {
     /// `image_tokens`, required.
     pub image_tokens: i64,
     /// `text_tokens`, required.
     pub text_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageGenOutputTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("image_tokens", &self.image_tokens);
+        map.field("text_tokens", &self.text_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2111,7 +2236,7 @@ impl Empty for ImageGenOutputTokensDetails {
 }
 
 /// The `ImageGenPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenPartialImageEvent {
     /// `type`, required.
     pub r#type: consts::ImageGenerationPartialImage,
@@ -2130,8 +2255,23 @@ pub struct ImageGenPartialImageEvent {
     /// `partial_image_index`, required.
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageGenPartialImageEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("b64_json", &self.b64_json);
+        map.field("created_at", &self.created_at);
+        map.field("size", &self.size);
+        map.field("quality", &self.quality);
+        map.field("background", &self.background);
+        map.field("output_format", &self.output_format);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2295,7 +2435,7 @@ ImageGenerationCompleted(ImageGenCompletedEvent) = "image_generation.completed",
 }
 
 /// The `ImageGenUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenUsage {
     /// `input_tokens`, required.
     pub input_tokens: i64,
@@ -2304,13 +2444,24 @@ pub struct ImageGenUsage {
     /// `output_tokens`, required.
     pub output_tokens: i64,
     /// `output_tokens_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens_details: Option<ImageGenOutputTokensDetails>,
     /// `input_tokens_details`, required.
     pub input_tokens_details: ImageGenInputUsageDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageGenUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input_tokens", &self.input_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.field("output_tokens", &self.output_tokens);
+        map.some("output_tokens_details", &self.output_tokens_details);
+        map.field("input_tokens_details", &self.input_tokens_details);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2422,18 +2573,25 @@ impl Empty for ImageGenUsage {
 }
 
 /// The `ImageRefParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageRefParam {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageRefParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2492,31 +2650,39 @@ impl Empty for ImageRefParam {
 }
 
 /// The `ImagesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImagesResponse {
     /// `created`, required.
     pub created: i64,
     /// `data`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<Image>>,
     /// `background`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<ImagesResponseBackground>,
     /// `output_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<ImagesResponseOutputFormat>,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<ImagesResponseSize>,
     /// `quality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<SearchContextSize>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<ImageGenUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImagesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created", &self.created);
+        map.some("data", &self.data);
+        map.some("background", &self.background);
+        map.some("output_format", &self.output_format);
+        map.some("size", &self.size);
+        map.some("quality", &self.quality);
+        map.some("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2657,7 +2823,7 @@ V1536x1024 = "1536x1024",
 }
 
 /// The `ImagesUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImagesUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
@@ -2668,8 +2834,19 @@ pub struct ImagesUsage {
     /// `input_tokens_details`, required.
     pub input_tokens_details: ImagesUsageInputTokensDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImagesUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("total_tokens", &self.total_tokens);
+        map.field("input_tokens", &self.input_tokens);
+        map.field("output_tokens", &self.output_tokens);
+        map.field("input_tokens_details", &self.input_tokens_details);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2771,15 +2948,24 @@ impl Empty for ImagesUsage {
 }
 
 /// Inline schema in `ImagesUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImagesUsageInputTokensDetails {
     /// `text_tokens`, required.
     pub text_tokens: i64,
     /// `image_tokens`, required.
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImagesUsageInputTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("text_tokens", &self.text_tokens);
+        map.field("image_tokens", &self.image_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2871,7 +3057,7 @@ NotDetected = "not_detected",
 }
 
 /// The `ProvenanceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProvenanceResource {
     /// `object`, required.
     pub object: ProvenanceCheckObject,
@@ -2880,8 +3066,18 @@ pub struct ProvenanceResource {
     /// `results`, required.
     pub results: Vec<ProvenanceResourceResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ProvenanceResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2967,7 +3163,7 @@ Synthid(SynthIDProvenanceResult) = "synthid",
 }
 
 /// The `SynthIDProvenanceResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SynthIDProvenanceResult {
     /// `type`, required.
     /// Default: `"synthid"`.
@@ -2979,8 +3175,19 @@ pub struct SynthIDProvenanceResult {
     /// `generated_at`, required, nullable.
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SynthIDProvenanceResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("outcome", &self.outcome);
+        map.field("model", &self.model);
+        map.field("generated_at", &self.generated_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

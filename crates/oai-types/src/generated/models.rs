@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `DeleteModelResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteModelResponse {
     /// `id`, required.
     pub id: String,
@@ -15,8 +15,18 @@ pub struct DeleteModelResponse {
     /// `object`, required.
     pub object: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteModelResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -88,15 +98,24 @@ impl Empty for DeleteModelResponse {
 }
 
 /// The `ListModelsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListModelsResponse {
     /// `object`, required.
     pub object: consts::List,
     /// `data`, required.
     pub data: Vec<Model>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListModelsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -159,7 +178,7 @@ impl Empty for ListModelsResponse {
 }
 
 /// The `Model` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// `id`, required.
     pub id: String,
@@ -171,11 +190,22 @@ pub struct Model {
     /// `owned_by`, required.
     pub owned_by: String,
     /// `shutdown_date`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_date: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Model {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created", &self.created);
+        map.field("object", &self.object);
+        map.field("owned_by", &self.owned_by);
+        map.some("shutdown_date", &self.shutdown_date);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

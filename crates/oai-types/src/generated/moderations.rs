@@ -6,17 +6,25 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateModerationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationRequest {
     /// `input`, required.
     pub input: CreateModerationRequestInput,
     /// `model`, optional.
     /// Default: `"omni-moderation-latest"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateModerationRequestModel>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -107,15 +115,24 @@ Text(MessageRequestContentTextObject) = "text",
 }
 
 /// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationRequestInputArrayItemImageUrl {
     /// `type`, required.
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
     pub image_url: CreateModerationRequestInputArrayItemImageUrlImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationRequestInputArrayItemImageUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_url", &self.image_url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -183,13 +200,21 @@ impl Empty for CreateModerationRequestInputArrayItemImageUrl {
 }
 
 /// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationRequestInputArrayItemImageUrlImageUrl {
     /// `url`, required.
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationRequestInputArrayItemImageUrlImageUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("url", &self.url);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -258,7 +283,7 @@ TextModerationStable = "text-moderation-stable",
 }
 
 /// The `CreateModerationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationResponse {
     /// `id`, required.
     pub id: String,
@@ -267,8 +292,18 @@ pub struct CreateModerationResponse {
     /// `results`, required.
     pub results: Vec<CreateModerationResponseResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("model", &self.model);
+        map.field("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -340,7 +375,7 @@ impl Empty for CreateModerationResponse {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationResponseResultsItem {
     /// `flagged`, required.
     pub flagged: bool,
@@ -351,8 +386,22 @@ pub struct CreateModerationResponseResultsItem {
     /// `category_applied_input_types`, required.
     pub category_applied_input_types: ModerationAppliedInputTypes,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationResponseResultsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("flagged", &self.flagged);
+        map.field("categories", &self.categories);
+        map.field("category_scores", &self.category_scores);
+        map.field(
+            "category_applied_input_types",
+            &self.category_applied_input_types,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -452,45 +501,57 @@ impl Empty for CreateModerationResponseResultsItem {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategories {
     /// `hate`, required.
     pub hate: bool,
     /// `hate/threatening`, required.
-    #[serde(rename = "hate/threatening")]
     pub hate_threatening: bool,
     /// `harassment`, required.
     pub harassment: bool,
     /// `harassment/threatening`, required.
-    #[serde(rename = "harassment/threatening")]
     pub harassment_threatening: bool,
     /// `illicit`, required, nullable.
     pub illicit: Option<bool>,
     /// `illicit/violent`, required, nullable.
-    #[serde(rename = "illicit/violent")]
     pub illicit_violent: Option<bool>,
     /// `self-harm`, required.
-    #[serde(rename = "self-harm")]
     pub self_harm: bool,
     /// `self-harm/intent`, required.
-    #[serde(rename = "self-harm/intent")]
     pub self_harm_intent: bool,
     /// `self-harm/instructions`, required.
-    #[serde(rename = "self-harm/instructions")]
     pub self_harm_instructions: bool,
     /// `sexual`, required.
     pub sexual: bool,
     /// `sexual/minors`, required.
-    #[serde(rename = "sexual/minors")]
     pub sexual_minors: bool,
     /// `violence`, required.
     pub violence: bool,
     /// `violence/graphic`, required.
-    #[serde(rename = "violence/graphic")]
     pub violence_graphic: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationResponseResultsItemCategories {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("hate", &self.hate);
+        map.field("hate/threatening", &self.hate_threatening);
+        map.field("harassment", &self.harassment);
+        map.field("harassment/threatening", &self.harassment_threatening);
+        map.field("illicit", &self.illicit);
+        map.field("illicit/violent", &self.illicit_violent);
+        map.field("self-harm", &self.self_harm);
+        map.field("self-harm/intent", &self.self_harm_intent);
+        map.field("self-harm/instructions", &self.self_harm_instructions);
+        map.field("sexual", &self.sexual);
+        map.field("sexual/minors", &self.sexual_minors);
+        map.field("violence", &self.violence);
+        map.field("violence/graphic", &self.violence_graphic);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -698,45 +759,57 @@ impl Empty for CreateModerationResponseResultsItemCategories {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     /// `hate`, required.
     pub hate: f64,
     /// `hate/threatening`, required.
-    #[serde(rename = "hate/threatening")]
     pub hate_threatening: f64,
     /// `harassment`, required.
     pub harassment: f64,
     /// `harassment/threatening`, required.
-    #[serde(rename = "harassment/threatening")]
     pub harassment_threatening: f64,
     /// `illicit`, required.
     pub illicit: f64,
     /// `illicit/violent`, required.
-    #[serde(rename = "illicit/violent")]
     pub illicit_violent: f64,
     /// `self-harm`, required.
-    #[serde(rename = "self-harm")]
     pub self_harm: f64,
     /// `self-harm/intent`, required.
-    #[serde(rename = "self-harm/intent")]
     pub self_harm_intent: f64,
     /// `self-harm/instructions`, required.
-    #[serde(rename = "self-harm/instructions")]
     pub self_harm_instructions: f64,
     /// `sexual`, required.
     pub sexual: f64,
     /// `sexual/minors`, required.
-    #[serde(rename = "sexual/minors")]
     pub sexual_minors: f64,
     /// `violence`, required.
     pub violence: f64,
     /// `violence/graphic`, required.
-    #[serde(rename = "violence/graphic")]
     pub violence_graphic: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateModerationResponseResultsItemCategoryScores {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("hate", &self.hate);
+        map.field("hate/threatening", &self.hate_threatening);
+        map.field("harassment", &self.harassment);
+        map.field("harassment/threatening", &self.harassment_threatening);
+        map.field("illicit", &self.illicit);
+        map.field("illicit/violent", &self.illicit_violent);
+        map.field("self-harm", &self.self_harm);
+        map.field("self-harm/intent", &self.self_harm_intent);
+        map.field("self-harm/instructions", &self.self_harm_instructions);
+        map.field("sexual", &self.sexual);
+        map.field("sexual/minors", &self.sexual_minors);
+        map.field("violence", &self.violence);
+        map.field("violence/graphic", &self.violence_graphic);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -948,45 +1021,57 @@ impl Empty for CreateModerationResponseResultsItemCategoryScores {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModerationAppliedInputTypes {
     /// `hate`, required.
     pub hate: Vec<consts::Text>,
     /// `hate/threatening`, required.
-    #[serde(rename = "hate/threatening")]
     pub hate_threatening: Vec<consts::Text>,
     /// `harassment`, required.
     pub harassment: Vec<consts::Text>,
     /// `harassment/threatening`, required.
-    #[serde(rename = "harassment/threatening")]
     pub harassment_threatening: Vec<consts::Text>,
     /// `illicit`, required.
     pub illicit: Vec<consts::Text>,
     /// `illicit/violent`, required.
-    #[serde(rename = "illicit/violent")]
     pub illicit_violent: Vec<consts::Text>,
     /// `self-harm`, required.
-    #[serde(rename = "self-harm")]
     pub self_harm: Vec<SearchContentType>,
     /// `self-harm/intent`, required.
-    #[serde(rename = "self-harm/intent")]
     pub self_harm_intent: Vec<SearchContentType>,
     /// `self-harm/instructions`, required.
-    #[serde(rename = "self-harm/instructions")]
     pub self_harm_instructions: Vec<SearchContentType>,
     /// `sexual`, required.
     pub sexual: Vec<SearchContentType>,
     /// `sexual/minors`, required.
-    #[serde(rename = "sexual/minors")]
     pub sexual_minors: Vec<consts::Text>,
     /// `violence`, required.
     pub violence: Vec<SearchContentType>,
     /// `violence/graphic`, required.
-    #[serde(rename = "violence/graphic")]
     pub violence_graphic: Vec<SearchContentType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModerationAppliedInputTypes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("hate", &self.hate);
+        map.field("hate/threatening", &self.hate_threatening);
+        map.field("harassment", &self.harassment);
+        map.field("harassment/threatening", &self.harassment_threatening);
+        map.field("illicit", &self.illicit);
+        map.field("illicit/violent", &self.illicit_violent);
+        map.field("self-harm", &self.self_harm);
+        map.field("self-harm/intent", &self.self_harm_intent);
+        map.field("self-harm/instructions", &self.self_harm_instructions);
+        map.field("sexual", &self.sexual);
+        map.field("sexual/minors", &self.sexual_minors);
+        map.field("violence", &self.violence);
+        map.field("violence/graphic", &self.violence_graphic);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

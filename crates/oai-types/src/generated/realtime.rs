@@ -6,30 +6,37 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AudioTranscription` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AudioTranscription {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<AudioTranscriptionModel>,
     /// `language`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `keywords`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `delay`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay: Option<RealtimeReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AudioTranscription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("language", &self.language);
+        map.some("languages", &self.languages);
+        map.some("keywords", &self.keywords);
+        map.some("prompt", &self.prompt);
+        map.some("delay", &self.delay);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -153,24 +160,31 @@ GptRealtimeWhisper = "gpt-realtime-whisper",
 }
 
 /// The `AudioTranscriptionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AudioTranscriptionResponse {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<AudioTranscriptionResponseModel>,
     /// `language`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AudioTranscriptionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("language", &self.language);
+        map.some("languages", &self.languages);
+        map.some("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -250,7 +264,7 @@ impl Empty for AudioTranscriptionResponse {
 pub type AudioTranscriptionResponseModel = AudioTranscriptionModel;
 
 /// The `LogProbProperties` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogProbProperties {
     /// `token`, required.
     pub token: String,
@@ -259,8 +273,18 @@ pub struct LogProbProperties {
     /// `bytes`, required.
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for LogProbProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.field("bytes", &self.bytes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -354,16 +378,24 @@ AudioPcma(RealtimeAudioFormatsAudioPcma) = "audio/pcma",
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeAudioFormatsAudioPcm {
     /// `type`, optional.
     pub r#type: consts::AudioPcm,
     /// `rate`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeAudioFormatsAudioPcm {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("rate", &self.rate);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -422,13 +454,21 @@ impl Empty for RealtimeAudioFormatsAudioPcm {
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeAudioFormatsAudioPcma {
     /// `type`, optional.
     pub r#type: consts::AudioPcma,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeAudioFormatsAudioPcma {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -478,13 +518,21 @@ impl Empty for RealtimeAudioFormatsAudioPcma {
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeAudioFormatsAudioPcmu {
     /// `type`, optional.
     pub r#type: consts::AudioPcmu,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeAudioFormatsAudioPcmu {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -534,20 +582,27 @@ impl Empty for RealtimeAudioFormatsAudioPcmu {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaCachedTokensDetails {
     /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaCachedTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("text_tokens", &self.text_tokens);
+        map.some("image_tokens", &self.image_tokens);
+        map.some("audio_tokens", &self.audio_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -615,22 +670,31 @@ impl Empty for RealtimeBetaCachedTokensDetails {
 }
 
 /// The `RealtimeBetaClientEventConversationItemCreate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventConversationItemCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -711,18 +775,27 @@ impl Empty for RealtimeBetaClientEventConversationItemCreate {
 }
 
 /// The `RealtimeBetaClientEventConversationItemDelete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemDelete {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventConversationItemDelete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -794,18 +867,27 @@ impl Empty for RealtimeBetaClientEventConversationItemDelete {
 }
 
 /// The `RealtimeBetaClientEventConversationItemRetrieve` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemRetrieve {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventConversationItemRetrieve {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -877,10 +959,9 @@ impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
 }
 
 /// The `RealtimeBetaClientEventConversationItemTruncate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemTruncate {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemTruncate,
@@ -891,8 +972,20 @@ pub struct RealtimeBetaClientEventConversationItemTruncate {
     /// `audio_end_ms`, required.
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventConversationItemTruncate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -996,18 +1089,27 @@ impl Empty for RealtimeBetaClientEventConversationItemTruncate {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventInputAudioBufferAppend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1079,16 +1181,24 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventInputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventInputAudioBufferClear {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1147,16 +1257,24 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferCommit` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventInputAudioBufferCommit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1215,16 +1333,24 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
 }
 
 /// The `RealtimeBetaClientEventOutputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventOutputAudioBufferClear {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1283,19 +1409,27 @@ impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
 }
 
 /// The `RealtimeBetaClientEventResponseCancel` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventResponseCancel {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventResponseCancel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("response_id", &self.response_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1363,19 +1497,27 @@ impl Empty for RealtimeBetaClientEventResponseCancel {
 }
 
 /// The `RealtimeBetaClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventResponseCreate {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<Box<RealtimeBetaResponseCreateParams>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventResponseCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1443,18 +1585,27 @@ impl Empty for RealtimeBetaClientEventResponseCreate {
 }
 
 /// The `RealtimeBetaClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaClientEventSessionUpdate {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
     pub session: RealtimeSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventSessionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1526,18 +1677,27 @@ impl Empty for RealtimeBetaClientEventSessionUpdate {
 }
 
 /// The `RealtimeBetaClientEventTranscriptionSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaClientEventTranscriptionSessionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1609,50 +1769,57 @@ impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
 }
 
 /// The `RealtimeBetaResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponse {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeBetaResponseStatus>,
     /// `status_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<RealtimeBetaResponseStatusDetails>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Vec<RealtimeConversationItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Box<RealtimeBetaResponseUsage>>,
     /// `conversation_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `voice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<Vec<RealtimeBetaResponseModalitiesItem>>,
     /// `output_audio_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeBetaResponseOutputAudioFormat>,
     /// `temperature`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeBetaResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.some("status", &self.status);
+        map.some("status_details", &self.status_details);
+        map.some("output", &self.output);
+        map.some("metadata", &self.metadata);
+        map.some("usage", &self.usage);
+        map.some("conversation_id", &self.conversation_id);
+        map.some("voice", &self.voice);
+        map.some("modalities", &self.modalities);
+        map.some("output_audio_format", &self.output_audio_format);
+        map.some("temperature", &self.temperature);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1828,48 +1995,55 @@ impl Empty for RealtimeBetaResponse {
 }
 
 /// The `RealtimeBetaResponseCreateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseCreateParams {
     /// `modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<Vec<RealtimeBetaResponseCreateParamsModalitiesItem>>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `output_audio_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeBetaResponseCreateParamsOutputAudioFormat>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeBetaResponseCreateParamsToolChoice>,
     /// `temperature`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeBetaResponseCreateParamsMaxOutputTokens>,
     /// `conversation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<RealtimeBetaResponseCreateParamsConversation>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseCreateParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("modalities", &self.modalities);
+        map.some("instructions", &self.instructions);
+        map.some("voice", &self.voice);
+        map.some("output_audio_format", &self.output_audio_format);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("temperature", &self.temperature);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("conversation", &self.conversation);
+        map.some("metadata", &self.metadata);
+        map.some("prompt", &self.prompt);
+        map.some("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2119,20 +2293,27 @@ InProgress = "in_progress",
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseStatusDetails {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeBetaResponseStatusDetailsType>,
     /// `reason`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RealtimeBetaResponseStatusDetailsReason>,
     /// `error`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeBetaResponseStatusDetailsError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseStatusDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("reason", &self.reason);
+        map.some("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2200,17 +2381,24 @@ impl Empty for RealtimeBetaResponseStatusDetails {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseStatusDetailsError {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseStatusDetailsError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("code", &self.code);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2297,26 +2485,33 @@ Incomplete = "incomplete",
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseUsage {
     /// `total_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_tokens: Option<i64>,
     /// `input_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<i64>,
     /// `output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<i64>,
     /// `input_token_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_token_details: Option<RealtimeBetaResponseUsageInputTokenDetails>,
     /// `output_token_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_token_details: Option<RealtimeBetaResponseUsageOutputTokenDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("total_tokens", &self.total_tokens);
+        map.some("input_tokens", &self.input_tokens);
+        map.some("output_tokens", &self.output_tokens);
+        map.some("input_token_details", &self.input_token_details);
+        map.some("output_token_details", &self.output_token_details);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2412,26 +2607,33 @@ impl Empty for RealtimeBetaResponseUsage {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseUsageInputTokenDetails {
     /// `cached_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens_details: Option<RealtimeBetaCachedTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseUsageInputTokenDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("cached_tokens", &self.cached_tokens);
+        map.some("text_tokens", &self.text_tokens);
+        map.some("image_tokens", &self.image_tokens);
+        map.some("audio_tokens", &self.audio_tokens);
+        map.some("cached_tokens_details", &self.cached_tokens_details);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2524,20 +2726,30 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
 }
 
 /// The `RealtimeBetaServerEventConversationItemCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemCreated {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2618,7 +2830,7 @@ impl Empty for RealtimeBetaServerEventConversationItemCreated {
 }
 
 /// The `RealtimeBetaServerEventConversationItemDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemDeleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -2627,8 +2839,18 @@ pub struct RealtimeBetaServerEventConversationItemDeleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemDeleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2700,7 +2922,7 @@ impl Empty for RealtimeBetaServerEventConversationItemDeleted {
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -2713,16 +2935,29 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
     /// `transcript`, required.
     pub transcript: String,
     /// `languages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
     pub usage: RealtimeBetaTranscriptionUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("transcript", &self.transcript);
+        map.some("languages", &self.languages);
+        map.some("logprobs", &self.logprobs);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2862,7 +3097,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCom
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -2871,17 +3106,27 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     /// `item_id`, required.
     pub item_id: String,
     /// `content_index`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_index: Option<i64>,
     /// `delta`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.some("content_index", &self.content_index);
+        map.some("delta", &self.delta);
+        map.some("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2988,7 +3233,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDel
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -3001,8 +3246,20 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
     /// `error`, required.
     pub error: RealtimeBetaTranscriptionError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3103,7 +3360,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
     pub event_id: String,
@@ -3124,8 +3381,24 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
     /// `end`, required.
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("id", &self.id);
+        map.field("speaker", &self.speaker);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3271,7 +3544,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSeg
 }
 
 /// The `RealtimeBetaServerEventConversationItemRetrieved` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemRetrieved {
     /// `event_id`, required.
     pub event_id: String,
@@ -3280,8 +3553,18 @@ pub struct RealtimeBetaServerEventConversationItemRetrieved {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemRetrieved {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3353,7 +3636,7 @@ impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
 }
 
 /// The `RealtimeBetaServerEventConversationItemTruncated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemTruncated {
     /// `event_id`, required.
     pub event_id: String,
@@ -3366,8 +3649,20 @@ pub struct RealtimeBetaServerEventConversationItemTruncated {
     /// `audio_end_ms`, required.
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventConversationItemTruncated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3471,7 +3766,7 @@ impl Empty for RealtimeBetaServerEventConversationItemTruncated {
 }
 
 /// The `RealtimeBetaServerEventError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventError {
     /// `event_id`, required.
     pub event_id: String,
@@ -3480,8 +3775,18 @@ pub struct RealtimeBetaServerEventError {
     /// `error`, required.
     pub error: RealtimeBetaServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3553,24 +3858,33 @@ impl Empty for RealtimeBetaServerEventError {
 }
 
 /// Inline schema in `RealtimeBetaServerEventError`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventErrorError {
     /// `type`, required.
     pub r#type: String,
     /// `code`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, required.
     pub message: String,
     /// `param`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// `event_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventErrorError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("code", &self.code);
+        map.field("message", &self.message);
+        map.some("param", &self.param);
+        map.some("event_id", &self.event_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3660,15 +3974,24 @@ impl Empty for RealtimeBetaServerEventErrorError {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferCleared {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventInputAudioBufferCleared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3731,20 +4054,30 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCommitted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventInputAudioBufferCommitted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3825,7 +4158,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
     pub event_id: String,
@@ -3836,8 +4169,19 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio_start_ms", &self.audio_start_ms);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3923,7 +4267,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
     pub event_id: String,
@@ -3934,8 +4278,19 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4021,7 +4376,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventMCPListToolsCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -4030,8 +4385,18 @@ pub struct RealtimeBetaServerEventMCPListToolsCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventMCPListToolsCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4103,7 +4468,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventMCPListToolsFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -4112,8 +4477,18 @@ pub struct RealtimeBetaServerEventMCPListToolsFailed {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventMCPListToolsFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4185,7 +4560,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventMCPListToolsInProgress {
     /// `event_id`, required.
     pub event_id: String,
@@ -4194,8 +4569,18 @@ pub struct RealtimeBetaServerEventMCPListToolsInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventMCPListToolsInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4267,7 +4652,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
 }
 
 /// The `RealtimeBetaServerEventRateLimitsUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventRateLimitsUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -4276,8 +4661,18 @@ pub struct RealtimeBetaServerEventRateLimitsUpdated {
     /// `rate_limits`, required.
     pub rate_limits: Vec<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventRateLimitsUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("rate_limits", &self.rate_limits);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4355,23 +4750,30 @@ impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
 }
 
 /// Inline schema in `RealtimeBetaServerEventRateLimitsUpdated`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItemName>,
     /// `limit`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `remaining`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<i64>,
     /// `reset_seconds`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_seconds: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("limit", &self.limit);
+        map.some("remaining", &self.remaining);
+        map.some("reset_seconds", &self.reset_seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4461,7 +4863,7 @@ Tokens = "tokens",
 }
 
 /// The `RealtimeBetaServerEventResponseAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -4479,11 +4881,25 @@ pub struct RealtimeBetaServerEventResponseAudioDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseAudioDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4621,7 +5037,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -4636,8 +5052,21 @@ pub struct RealtimeBetaServerEventResponseAudioDone {
     /// `content_index`, required.
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseAudioDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4755,7 +5184,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDone {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -4773,11 +5202,25 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseAudioTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4915,7 +5358,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -4932,8 +5375,22 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     /// `transcript`, required.
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseAudioTranscriptDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5065,7 +5522,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
 }
 
 /// The `RealtimeBetaServerEventResponseContentPartAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartAdded {
     /// `event_id`, required.
     pub event_id: String,
@@ -5082,8 +5539,22 @@ pub struct RealtimeBetaServerEventResponseContentPartAdded {
     /// `part`, required.
     pub part: RealtimeBetaServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseContentPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5211,23 +5682,30 @@ impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
 }
 
 /// Inline schema in `RealtimeBetaServerEventResponseContentPartAdded`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeBetaServerEventResponseContentPartAddedPartType>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseContentPartAddedPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("audio", &self.audio);
+        map.some("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5316,7 +5794,7 @@ Text = "text",
 }
 
 /// The `RealtimeBetaServerEventResponseContentPartDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -5333,8 +5811,22 @@ pub struct RealtimeBetaServerEventResponseContentPartDone {
     /// `part`, required.
     pub part: RealtimeBetaServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseContentPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5466,7 +5958,7 @@ pub type RealtimeBetaServerEventResponseContentPartDonePart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeBetaServerEventResponseCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -5475,8 +5967,18 @@ pub struct RealtimeBetaServerEventResponseCreated {
     /// `response`, required.
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5548,7 +6050,7 @@ impl Empty for RealtimeBetaServerEventResponseCreated {
 }
 
 /// The `RealtimeBetaServerEventResponseDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -5557,8 +6059,18 @@ pub struct RealtimeBetaServerEventResponseDone {
     /// `response`, required.
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5630,7 +6142,7 @@ impl Empty for RealtimeBetaServerEventResponseDone {
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -5648,11 +6160,25 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("call_id", &self.call_id);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5787,7 +6313,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -5806,8 +6332,23 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("call_id", &self.call_id);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5946,7 +6487,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -5961,11 +6502,24 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6090,7 +6644,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -6105,8 +6659,21 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6224,7 +6791,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -6235,8 +6802,19 @@ pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseMCPCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6321,7 +6899,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMCPCallFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -6332,8 +6910,19 @@ pub struct RealtimeBetaServerEventResponseMCPCallFailed {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseMCPCallFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6418,7 +7007,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
     pub event_id: String,
@@ -6429,8 +7018,19 @@ pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseMCPCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6515,7 +7115,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     /// `event_id`, required.
     pub event_id: String,
@@ -6528,8 +7128,20 @@ pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseOutputItemAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("output_index", &self.output_index);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6628,7 +7240,7 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseOutputItemDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -6641,8 +7253,20 @@ pub struct RealtimeBetaServerEventResponseOutputItemDone {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseOutputItemDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("output_index", &self.output_index);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6741,7 +7365,7 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
 }
 
 /// The `RealtimeBetaServerEventResponseTextDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseTextDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -6759,11 +7383,25 @@ pub struct RealtimeBetaServerEventResponseTextDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6901,7 +7539,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseTextDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventResponseTextDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -6918,8 +7556,22 @@ pub struct RealtimeBetaServerEventResponseTextDone {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventResponseTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7047,7 +7699,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDone {
 }
 
 /// The `RealtimeBetaServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventSessionCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -7056,8 +7708,18 @@ pub struct RealtimeBetaServerEventSessionCreated {
     /// `session`, required.
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventSessionCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7129,7 +7791,7 @@ impl Empty for RealtimeBetaServerEventSessionCreated {
 }
 
 /// The `RealtimeBetaServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventSessionUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -7138,8 +7800,18 @@ pub struct RealtimeBetaServerEventSessionUpdated {
     /// `session`, required.
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventSessionUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7211,7 +7883,7 @@ impl Empty for RealtimeBetaServerEventSessionUpdated {
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -7220,8 +7892,18 @@ pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     /// `session`, required.
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventTranscriptionSessionCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7293,7 +7975,7 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -7302,8 +7984,18 @@ pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     /// `session`, required.
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaServerEventTranscriptionSessionUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7375,23 +8067,30 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
 }
 
 /// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaTranscriptionError {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `param`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaTranscriptionError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("code", &self.code);
+        map.some("message", &self.message);
+        map.some("param", &self.param);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7478,16 +8177,24 @@ Duration(TranscriptTextUsageDuration) = "duration",
 }
 
 /// The `RealtimeCallCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeCallCreateRequest {
     /// `sdp`, required.
     pub sdp: String,
     /// `session`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Box<RealtimeSessionCreateRequestGA>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCallCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("sdp", &self.sdp);
+        map.some("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7550,13 +8257,21 @@ impl Empty for RealtimeCallCreateRequest {
 }
 
 /// The `RealtimeCallReferRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeCallReferRequest {
     /// `target_uri`, required.
     pub target_uri: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCallReferRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("target_uri", &self.target_uri);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7614,14 +8329,21 @@ impl Empty for RealtimeCallReferRequest {
 }
 
 /// The `RealtimeCallRejectRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeCallRejectRequest {
     /// `status_code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCallRejectRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("status_code", &self.status_code);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7699,22 +8421,31 @@ SessionUpdate(RealtimeClientEventSessionUpdate) = "session.update" [boxed = true
 }
 
 /// The `RealtimeClientEventConversationItemCreate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventConversationItemCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7795,19 +8526,28 @@ impl Empty for RealtimeClientEventConversationItemCreate {
 }
 
 /// The `RealtimeClientEventConversationItemDelete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventConversationItemDelete {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventConversationItemDelete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7879,19 +8619,28 @@ impl Empty for RealtimeClientEventConversationItemDelete {
 }
 
 /// The `RealtimeClientEventConversationItemRetrieve` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventConversationItemRetrieve {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventConversationItemRetrieve {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7963,11 +8712,10 @@ impl Empty for RealtimeClientEventConversationItemRetrieve {
 }
 
 /// The `RealtimeClientEventConversationItemTruncate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventConversationItemTruncate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ConversationItemTruncate,
@@ -7978,8 +8726,20 @@ pub struct RealtimeClientEventConversationItemTruncate {
     /// `audio_end_ms`, required.
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventConversationItemTruncate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8083,19 +8843,28 @@ impl Empty for RealtimeClientEventConversationItemTruncate {
 }
 
 /// The `RealtimeClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventInputAudioBufferAppend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8167,17 +8936,25 @@ impl Empty for RealtimeClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeClientEventInputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventInputAudioBufferClear {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventInputAudioBufferClear {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8236,17 +9013,25 @@ impl Empty for RealtimeClientEventInputAudioBufferClear {
 }
 
 /// The `RealtimeClientEventInputAudioBufferCommit` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventInputAudioBufferCommit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8305,16 +9090,24 @@ impl Empty for RealtimeClientEventInputAudioBufferCommit {
 }
 
 /// The `RealtimeClientEventOutputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventOutputAudioBufferClear {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8373,20 +9166,28 @@ impl Empty for RealtimeClientEventOutputAudioBufferClear {
 }
 
 /// The `RealtimeClientEventResponseCancel` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventResponseCancel {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventResponseCancel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("response_id", &self.response_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8454,20 +9255,28 @@ impl Empty for RealtimeClientEventResponseCancel {
 }
 
 /// The `RealtimeClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventResponseCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<Box<RealtimeResponseCreateParams>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventResponseCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8535,19 +9344,28 @@ impl Empty for RealtimeClientEventResponseCreate {
 }
 
 /// The `RealtimeClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
     pub session: RealtimeClientEventSessionUpdateSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventSessionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8629,18 +9447,27 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription" [bo
 }
 
 /// The `RealtimeClientEventTranscriptionSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeClientEventTranscriptionSessionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8736,29 +9563,39 @@ MCPApprovalRequest(RealtimeMCPApprovalRequest),
 }
 
 /// The `RealtimeConversationItemFunctionCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeConversationItemFunctionCall {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     pub r#type: consts::FunctionCall,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemFunctionCallStatus>,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemFunctionCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.some("call_id", &self.call_id);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8878,26 +9715,36 @@ impl Empty for RealtimeConversationItemFunctionCall {
 }
 
 /// The `RealtimeConversationItemFunctionCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeConversationItemFunctionCallOutput {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     pub r#type: consts::FunctionCallOutput,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemFunctionCallOutputStatus>,
     /// `call_id`, required.
     pub call_id: String,
     /// `output`, required.
     pub output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemFunctionCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.field("call_id", &self.call_id);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9014,26 +9861,36 @@ InProgress = "in_progress",
 }
 
 /// The `RealtimeConversationItemMessageAssistant` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeConversationItemMessageAssistant {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageAssistantStatus>,
     /// `role`, required.
     pub role: consts::Assistant,
     /// `content`, required.
     pub content: Vec<RealtimeConversationItemMessageAssistantContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageAssistant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9135,23 +9992,30 @@ impl Empty for RealtimeConversationItemMessageAssistant {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageAssistant`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeConversationItemMessageAssistantContentItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemMessageAssistantContentItemType>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageAssistantContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("audio", &self.audio);
+        map.some("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9244,26 +10108,36 @@ pub type RealtimeConversationItemMessageAssistantStatus =
     RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageSystem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeConversationItemMessageSystem {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageSystemStatus>,
     /// `role`, required.
     pub role: consts::System,
     /// `content`, required.
     pub content: Vec<RealtimeConversationItemMessageSystemContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageSystem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9364,17 +10238,24 @@ impl Empty for RealtimeConversationItemMessageSystem {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageSystem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeConversationItemMessageSystemContentItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::InputText>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageSystemContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9436,26 +10317,36 @@ impl Empty for RealtimeConversationItemMessageSystemContentItem {
 pub type RealtimeConversationItemMessageSystemStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeConversationItemMessageUser {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageUserStatus>,
     /// `role`, required.
     pub role: consts::User,
     /// `content`, required.
     pub content: Vec<RealtimeConversationItemMessageUserContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9555,30 +10446,37 @@ impl Empty for RealtimeConversationItemMessageUser {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageUser`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeConversationItemMessageUserContentItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemMessageUserContentItemType>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `image_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// `transcript`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemMessageUserContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("audio", &self.audio);
+        map.some("image_url", &self.image_url);
+        map.some("detail", &self.detail);
+        map.some("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9690,41 +10588,48 @@ InputImage = "input_image",
 pub type RealtimeConversationItemMessageUserStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemWithReference` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeConversationItemWithReference {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemWithReferenceType>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemWithReferenceStatus>,
     /// `role`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RealtimeConversationItemWithReferenceRole>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<RealtimeConversationItemWithReferenceContentItem>>,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemWithReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("type", &self.r#type);
+        map.some("object", &self.object);
+        map.some("status", &self.status);
+        map.some("role", &self.role);
+        map.some("content", &self.content);
+        map.some("call_id", &self.call_id);
+        map.some("name", &self.name);
+        map.some("arguments", &self.arguments);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9869,26 +10774,33 @@ impl Empty for RealtimeConversationItemWithReference {
 }
 
 /// Inline schema in `RealtimeConversationItemWithReference`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeConversationItemWithReferenceContentItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemWithReferenceContentItemType>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeConversationItemWithReferenceContentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.some("id", &self.id);
+        map.some("audio", &self.audio);
+        map.some("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10017,17 +10929,24 @@ FunctionCallOutput = "function_call_output",
 }
 
 /// The `RealtimeCreateClientSecretRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeCreateClientSecretRequest {
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<RealtimeCreateClientSecretRequestExpiresAfter>,
     /// `session`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Box<RealtimeCreateClientSecretRequestSession>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCreateClientSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("expires_after", &self.expires_after);
+        map.some("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10089,20 +11008,27 @@ impl Empty for RealtimeCreateClientSecretRequest {
 }
 
 /// Inline schema in `RealtimeCreateClientSecretRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeCreateClientSecretRequestExpiresAfter {
     /// `anchor`, optional.
     /// Default: `"created_at"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<consts::CreatedAt>,
     /// `seconds`, optional.
     /// Constraints: minimum 10, maximum 7200.
     /// Default: `600`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCreateClientSecretRequestExpiresAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("anchor", &self.anchor);
+        map.some("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10171,7 +11097,7 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription" [bo
 }
 
 /// The `RealtimeCreateClientSecretResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeCreateClientSecretResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
@@ -10181,8 +11107,18 @@ pub struct RealtimeCreateClientSecretResponse {
     /// `session`, required.
     pub session: RealtimeCreateClientSecretResponseSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeCreateClientSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("value", &self.value);
+        map.field("expires_at", &self.expires_at);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10268,22 +11204,30 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [b
 }
 
 /// The `RealtimeFunctionTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeFunctionTool {
     /// `type`, optional.
     pub r#type: consts::Function,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeFunctionTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("name", &self.name);
+        map.some("description", &self.description);
+        map.some("parameters", &self.parameters);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10360,7 +11304,7 @@ impl Empty for RealtimeFunctionTool {
 }
 
 /// The `RealtimeMCPApprovalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPApprovalRequest {
     /// `type`, required.
     pub r#type: consts::McpApprovalRequest,
@@ -10373,8 +11317,20 @@ pub struct RealtimeMCPApprovalRequest {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPApprovalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10472,7 +11428,7 @@ impl Empty for RealtimeMCPApprovalRequest {
 }
 
 /// The `RealtimeMCPApprovalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPApprovalResponse {
     /// `type`, required.
     pub r#type: consts::McpApprovalResponse,
@@ -10483,11 +11439,22 @@ pub struct RealtimeMCPApprovalResponse {
     /// `approve`, required.
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPApprovalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("approval_request_id", &self.approval_request_id);
+        map.field("approve", &self.approve);
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10582,7 +11549,7 @@ impl Empty for RealtimeMCPApprovalResponse {
 }
 
 /// The `RealtimeMCPHTTPError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPHTTPError {
     /// `type`, required.
     pub r#type: consts::HttpError,
@@ -10591,8 +11558,18 @@ pub struct RealtimeMCPHTTPError {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPHTTPError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10664,20 +11641,30 @@ impl Empty for RealtimeMCPHTTPError {
 }
 
 /// The `RealtimeMCPListTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPListTools {
     /// `type`, required.
     pub r#type: consts::McpListTools,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `server_label`, required.
     pub server_label: String,
     /// `tools`, required.
     pub tools: Vec<MCPListToolsTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPListTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10762,7 +11749,7 @@ impl Empty for RealtimeMCPListTools {
 }
 
 /// The `RealtimeMCPProtocolError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPProtocolError {
     /// `type`, required.
     pub r#type: consts::ProtocolError,
@@ -10771,8 +11758,18 @@ pub struct RealtimeMCPProtocolError {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPProtocolError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10844,7 +11841,7 @@ impl Empty for RealtimeMCPProtocolError {
 }
 
 /// The `RealtimeMCPToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPToolCall {
     /// `type`, required.
     pub r#type: consts::McpCall,
@@ -10857,17 +11854,29 @@ pub struct RealtimeMCPToolCall {
     /// `arguments`, required.
     pub arguments: String,
     /// `approval_request_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_request_id: Option<String>,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `error`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeMCPToolCallError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.some("approval_request_id", &self.approval_request_id);
+        map.some("output", &self.output);
+        map.some("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11013,15 +12022,24 @@ HttpError(RealtimeMCPHTTPError) = "http_error",
 }
 
 /// The `RealtimeMCPToolExecutionError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeMCPToolExecutionError {
     /// `type`, required.
     pub r#type: consts::ToolExecutionError,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeMCPToolExecutionError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11084,14 +12102,21 @@ impl Empty for RealtimeMCPToolExecutionError {
 }
 
 /// The `RealtimeReasoning` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeReasoning {
     /// `effort`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<RealtimeReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeReasoning {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("effort", &self.effort);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11158,44 +12183,51 @@ Xhigh = "xhigh",
 }
 
 /// The `RealtimeResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponse {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeResponseStatus>,
     /// `status_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<RealtimeResponseStatusDetails>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Vec<RealtimeConversationItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeResponseAudio>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Box<RealtimeResponseUsage>>,
     /// `conversation_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `output_modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeResponseOutputModalitiesItem>>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.some("status", &self.status);
+        map.some("status_details", &self.status_details);
+        map.some("output", &self.output);
+        map.some("metadata", &self.metadata);
+        map.some("audio", &self.audio);
+        map.some("usage", &self.usage);
+        map.some("conversation_id", &self.conversation_id);
+        map.some("output_modalities", &self.output_modalities);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11349,14 +12381,21 @@ impl Empty for RealtimeResponse {
 }
 
 /// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponseAudio {
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponseAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11406,18 +12445,25 @@ impl Empty for RealtimeResponseAudio {
 }
 
 /// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponseAudioOutput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponseAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("voice", &self.voice);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11476,48 +12522,55 @@ impl Empty for RealtimeResponseAudioOutput {
 }
 
 /// The `RealtimeResponseCreateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponseCreateParams {
     /// `output_modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeResponseCreateParamsOutputModalitiesItem>>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeResponseCreateParamsAudio>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeResponseCreateParamsToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeResponseCreateParamsToolChoice>,
     /// `parallel_tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `reasoning`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeResponseCreateParamsMaxOutputTokens>,
     /// `conversation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<RealtimeResponseCreateParamsConversation>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponseCreateParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("output_modalities", &self.output_modalities);
+        map.some("instructions", &self.instructions);
+        map.some("audio", &self.audio);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("reasoning", &self.reasoning);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("conversation", &self.conversation);
+        map.some("metadata", &self.metadata);
+        map.some("prompt", &self.prompt);
+        map.some("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11685,14 +12738,21 @@ impl Empty for RealtimeResponseCreateParams {
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponseCreateParamsAudio {
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Box<RealtimeResponseCreateParamsAudioOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponseCreateParamsAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11743,18 +12803,25 @@ impl Empty for RealtimeResponseCreateParamsAudio {
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeResponseCreateParamsAudioOutput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeResponseCreateParamsAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("voice", &self.voice);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11971,7 +13038,7 @@ ResponseMcpCallFailed(RealtimeServerEventResponseMCPCallFailed) = "response.mcp_
 }
 
 /// The `RealtimeServerEventConversationCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -11980,8 +13047,18 @@ pub struct RealtimeServerEventConversationCreated {
     /// `conversation`, required.
     pub conversation: RealtimeServerEventConversationCreatedConversation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("conversation", &self.conversation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12058,17 +13135,24 @@ impl Empty for RealtimeServerEventConversationCreated {
 }
 
 /// Inline schema in `RealtimeServerEventConversationCreated`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeServerEventConversationCreatedConversation {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationCreatedConversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12127,20 +13211,30 @@ impl Empty for RealtimeServerEventConversationCreatedConversation {
 }
 
 /// The `RealtimeServerEventConversationItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemAdded {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::ConversationItemAdded,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12221,20 +13315,30 @@ impl Empty for RealtimeServerEventConversationItemAdded {
 }
 
 /// The `RealtimeServerEventConversationItemCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemCreated {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12315,7 +13419,7 @@ impl Empty for RealtimeServerEventConversationItemCreated {
 }
 
 /// The `RealtimeServerEventConversationItemDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemDeleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -12324,8 +13428,18 @@ pub struct RealtimeServerEventConversationItemDeleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemDeleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12397,20 +13511,30 @@ impl Empty for RealtimeServerEventConversationItemDeleted {
 }
 
 /// The `RealtimeServerEventConversationItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemDone {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::ConversationItemDone,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12491,7 +13615,7 @@ impl Empty for RealtimeServerEventConversationItemDone {
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -12504,16 +13628,29 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `transcript`, required.
     pub transcript: String,
     /// `languages`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
     pub usage: RealtimeTranscriptionUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("transcript", &self.transcript);
+        map.some("languages", &self.languages);
+        map.some("logprobs", &self.logprobs);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12649,7 +13786,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionComplet
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -12658,17 +13795,27 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     /// `item_id`, required.
     pub item_id: String,
     /// `content_index`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_index: Option<i64>,
     /// `delta`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.some("content_index", &self.content_index);
+        map.some("delta", &self.delta);
+        map.some("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12777,7 +13924,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -12790,8 +13937,20 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     /// `error`, required.
     pub error: RealtimeTranscriptionError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12890,7 +14049,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed 
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
     pub event_id: String,
@@ -12911,8 +14070,24 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     /// `end`, required.
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("id", &self.id);
+        map.field("speaker", &self.speaker);
+        map.field("start", &self.start);
+        map.field("end", &self.end);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13056,7 +14231,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment
 }
 
 /// The `RealtimeServerEventConversationItemRetrieved` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemRetrieved {
     /// `event_id`, required.
     pub event_id: String,
@@ -13065,8 +14240,18 @@ pub struct RealtimeServerEventConversationItemRetrieved {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemRetrieved {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13138,7 +14323,7 @@ impl Empty for RealtimeServerEventConversationItemRetrieved {
 }
 
 /// The `RealtimeServerEventConversationItemTruncated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventConversationItemTruncated {
     /// `event_id`, required.
     pub event_id: String,
@@ -13151,8 +14336,20 @@ pub struct RealtimeServerEventConversationItemTruncated {
     /// `audio_end_ms`, required.
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventConversationItemTruncated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("content_index", &self.content_index);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13256,7 +14453,7 @@ impl Empty for RealtimeServerEventConversationItemTruncated {
 }
 
 /// The `RealtimeServerEventError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventError {
     /// `event_id`, required.
     pub event_id: String,
@@ -13265,8 +14462,18 @@ pub struct RealtimeServerEventError {
     /// `error`, required.
     pub error: RealtimeServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13341,15 +14548,24 @@ impl Empty for RealtimeServerEventError {
 pub type RealtimeServerEventErrorError = RealtimeBetaServerEventErrorError;
 
 /// The `RealtimeServerEventInputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferCleared {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferCleared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13412,20 +14628,30 @@ impl Empty for RealtimeServerEventInputAudioBufferCleared {
 }
 
 /// The `RealtimeServerEventInputAudioBufferCommitted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferCommitted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.some("previous_item_id", &self.previous_item_id);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13506,7 +14732,7 @@ impl Empty for RealtimeServerEventInputAudioBufferCommitted {
 }
 
 /// The `RealtimeServerEventInputAudioBufferDtmfEventReceived` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     /// `type`, required.
     pub r#type: consts::InputAudioBufferDtmfEventReceived,
@@ -13515,8 +14741,18 @@ pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     /// `received_at`, required.
     pub received_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferDtmfEventReceived {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("event", &self.event);
+        map.field("received_at", &self.received_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13593,7 +14829,7 @@ impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
     pub event_id: String,
@@ -13604,8 +14840,19 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferSpeechStarted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio_start_ms", &self.audio_start_ms);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13690,7 +14937,7 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
     pub event_id: String,
@@ -13701,8 +14948,19 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferSpeechStopped {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13787,7 +15045,7 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
 }
 
 /// The `RealtimeServerEventInputAudioBufferTimeoutTriggered` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     /// `event_id`, required.
     pub event_id: String,
@@ -13800,8 +15058,20 @@ pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventInputAudioBufferTimeoutTriggered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio_start_ms", &self.audio_start_ms);
+        map.field("audio_end_ms", &self.audio_end_ms);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13905,7 +15175,7 @@ impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
 }
 
 /// The `RealtimeServerEventMCPListToolsCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventMCPListToolsCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -13914,8 +15184,18 @@ pub struct RealtimeServerEventMCPListToolsCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventMCPListToolsCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13987,7 +15267,7 @@ impl Empty for RealtimeServerEventMCPListToolsCompleted {
 }
 
 /// The `RealtimeServerEventMCPListToolsFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventMCPListToolsFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -13996,8 +15276,18 @@ pub struct RealtimeServerEventMCPListToolsFailed {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventMCPListToolsFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14069,7 +15359,7 @@ impl Empty for RealtimeServerEventMCPListToolsFailed {
 }
 
 /// The `RealtimeServerEventMCPListToolsInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventMCPListToolsInProgress {
     /// `event_id`, required.
     pub event_id: String,
@@ -14078,8 +15368,18 @@ pub struct RealtimeServerEventMCPListToolsInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventMCPListToolsInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14151,7 +15451,7 @@ impl Empty for RealtimeServerEventMCPListToolsInProgress {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferCleared {
     /// `event_id`, required.
     pub event_id: String,
@@ -14160,8 +15460,18 @@ pub struct RealtimeServerEventOutputAudioBufferCleared {
     /// `response_id`, required.
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventOutputAudioBufferCleared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14237,7 +15547,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferCleared {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferStarted {
     /// `event_id`, required.
     pub event_id: String,
@@ -14246,8 +15556,18 @@ pub struct RealtimeServerEventOutputAudioBufferStarted {
     /// `response_id`, required.
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventOutputAudioBufferStarted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14323,7 +15643,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferStarted {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferStopped {
     /// `event_id`, required.
     pub event_id: String,
@@ -14332,8 +15652,18 @@ pub struct RealtimeServerEventOutputAudioBufferStopped {
     /// `response_id`, required.
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventOutputAudioBufferStopped {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14409,7 +15739,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferStopped {
 }
 
 /// The `RealtimeServerEventRateLimitsUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventRateLimitsUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -14418,8 +15748,18 @@ pub struct RealtimeServerEventRateLimitsUpdated {
     /// `rate_limits`, required.
     pub rate_limits: Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventRateLimitsUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("rate_limits", &self.rate_limits);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14501,7 +15841,7 @@ pub type RealtimeServerEventRateLimitsUpdatedRateLimitsItem =
     RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem;
 
 /// The `RealtimeServerEventResponseAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseAudioDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -14519,11 +15859,25 @@ pub struct RealtimeServerEventResponseAudioDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseAudioDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14661,7 +16015,7 @@ impl Empty for RealtimeServerEventResponseAudioDelta {
 }
 
 /// The `RealtimeServerEventResponseAudioDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseAudioDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -14676,8 +16030,21 @@ pub struct RealtimeServerEventResponseAudioDone {
     /// `content_index`, required.
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseAudioDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14795,7 +16162,7 @@ impl Empty for RealtimeServerEventResponseAudioDone {
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -14813,11 +16180,25 @@ pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseAudioTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14955,7 +16336,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -14972,8 +16353,22 @@ pub struct RealtimeServerEventResponseAudioTranscriptDone {
     /// `transcript`, required.
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseAudioTranscriptDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("transcript", &self.transcript);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15105,7 +16500,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
 }
 
 /// The `RealtimeServerEventResponseContentPartAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartAdded {
     /// `event_id`, required.
     pub event_id: String,
@@ -15122,8 +16517,22 @@ pub struct RealtimeServerEventResponseContentPartAdded {
     /// `part`, required.
     pub part: RealtimeServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseContentPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15255,7 +16664,7 @@ pub type RealtimeServerEventResponseContentPartAddedPart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseContentPartDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -15272,8 +16681,22 @@ pub struct RealtimeServerEventResponseContentPartDone {
     /// `part`, required.
     pub part: RealtimeServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseContentPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15405,7 +16828,7 @@ pub type RealtimeServerEventResponseContentPartDonePart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -15414,8 +16837,18 @@ pub struct RealtimeServerEventResponseCreated {
     /// `response`, required.
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15487,7 +16920,7 @@ impl Empty for RealtimeServerEventResponseCreated {
 }
 
 /// The `RealtimeServerEventResponseDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -15496,8 +16929,18 @@ pub struct RealtimeServerEventResponseDone {
     /// `response`, required.
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15569,7 +17012,7 @@ impl Empty for RealtimeServerEventResponseDone {
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -15587,11 +17030,25 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseFunctionCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("call_id", &self.call_id);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15726,7 +17183,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -15745,8 +17202,23 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseFunctionCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("call_id", &self.call_id);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15885,7 +17357,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -15900,11 +17372,24 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseMCPCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16028,7 +17513,7 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -16043,8 +17528,21 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseMCPCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16162,7 +17660,7 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
 }
 
 /// The `RealtimeServerEventResponseMCPCallCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
     pub event_id: String,
@@ -16173,8 +17671,19 @@ pub struct RealtimeServerEventResponseMCPCallCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseMCPCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16259,7 +17768,7 @@ impl Empty for RealtimeServerEventResponseMCPCallCompleted {
 }
 
 /// The `RealtimeServerEventResponseMCPCallFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseMCPCallFailed {
     /// `event_id`, required.
     pub event_id: String,
@@ -16270,8 +17779,19 @@ pub struct RealtimeServerEventResponseMCPCallFailed {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseMCPCallFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16356,7 +17876,7 @@ impl Empty for RealtimeServerEventResponseMCPCallFailed {
 }
 
 /// The `RealtimeServerEventResponseMCPCallInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
     pub event_id: String,
@@ -16367,8 +17887,19 @@ pub struct RealtimeServerEventResponseMCPCallInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseMCPCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16453,7 +17984,7 @@ impl Empty for RealtimeServerEventResponseMCPCallInProgress {
 }
 
 /// The `RealtimeServerEventResponseOutputItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseOutputItemAdded {
     /// `event_id`, required.
     pub event_id: String,
@@ -16466,8 +17997,20 @@ pub struct RealtimeServerEventResponseOutputItemAdded {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseOutputItemAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("output_index", &self.output_index);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16566,7 +18109,7 @@ impl Empty for RealtimeServerEventResponseOutputItemAdded {
 }
 
 /// The `RealtimeServerEventResponseOutputItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseOutputItemDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -16579,8 +18122,20 @@ pub struct RealtimeServerEventResponseOutputItemDone {
     /// `item`, required.
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseOutputItemDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("output_index", &self.output_index);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16679,7 +18234,7 @@ impl Empty for RealtimeServerEventResponseOutputItemDone {
 }
 
 /// The `RealtimeServerEventResponseTextDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseTextDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -16697,11 +18252,25 @@ pub struct RealtimeServerEventResponseTextDelta {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16839,7 +18408,7 @@ impl Empty for RealtimeServerEventResponseTextDelta {
 }
 
 /// The `RealtimeServerEventResponseTextDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventResponseTextDone {
     /// `event_id`, required.
     pub event_id: String,
@@ -16856,8 +18425,22 @@ pub struct RealtimeServerEventResponseTextDone {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventResponseTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16985,7 +18568,7 @@ impl Empty for RealtimeServerEventResponseTextDone {
 }
 
 /// The `RealtimeServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventSessionCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -16994,8 +18577,18 @@ pub struct RealtimeServerEventSessionCreated {
     /// `session`, required.
     pub session: RealtimeServerEventSessionCreatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventSessionCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17077,7 +18670,7 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [b
 }
 
 /// The `RealtimeServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventSessionUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -17086,8 +18679,18 @@ pub struct RealtimeServerEventSessionUpdated {
     /// `session`, required.
     pub session: RealtimeServerEventSessionUpdatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventSessionUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17169,7 +18772,7 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [b
 }
 
 /// The `RealtimeServerEventTranscriptionSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -17178,8 +18781,18 @@ pub struct RealtimeServerEventTranscriptionSessionUpdated {
     /// `session`, required.
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeServerEventTranscriptionSessionUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17251,78 +18864,91 @@ impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
 }
 
 /// The `RealtimeSession` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSession {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeSession>,
     /// `modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionModel>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `input_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<RealtimeSessionInputAudioFormat>,
     /// `output_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeSessionOutputAudioFormat>,
     /// `input_audio_transcription`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscriptionResponse>,
     /// `turn_detection`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// `input_audio_noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_noise_reduction: Option<RealtimeSessionInputAudioNoiseReduction>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `tracing`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionTracing>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
     /// Default: `0.8`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_response_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_output_tokens: Option<RealtimeSessionMaxResponseOutputTokens>,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `include`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.some("modalities", &self.modalities);
+        map.some("model", &self.model);
+        map.some("instructions", &self.instructions);
+        map.some("voice", &self.voice);
+        map.some("input_audio_format", &self.input_audio_format);
+        map.some("output_audio_format", &self.output_audio_format);
+        map.some("input_audio_transcription", &self.input_audio_transcription);
+        map.some("turn_detection", &self.turn_detection);
+        map.some(
+            "input_audio_noise_reduction",
+            &self.input_audio_noise_reduction,
+        );
+        map.some("speed", &self.speed);
+        map.some("tracing", &self.tracing);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("temperature", &self.temperature);
+        map.some(
+            "max_response_output_tokens",
+            &self.max_response_output_tokens,
+        );
+        map.some("expires_at", &self.expires_at);
+        map.some("prompt", &self.prompt);
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17573,60 +19199,71 @@ impl Empty for RealtimeSession {
 }
 
 /// The `RealtimeSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeSessionCreateRequest {
     /// `client_secret`, required.
     pub client_secret: RealtimeSessionCreateRequestClientSecret,
     /// `modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `input_audio_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<String>,
     /// `output_audio_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<RealtimeSessionCreateRequestInputAudioTranscription>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `tracing`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateRequestTracing>,
     /// `turn_detection`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateRequestTurnDetection>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_response_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_output_tokens: Option<RealtimeSessionCreateRequestMaxResponseOutputTokens>,
     /// `truncation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("client_secret", &self.client_secret);
+        map.some("modalities", &self.modalities);
+        map.some("instructions", &self.instructions);
+        map.some("voice", &self.voice);
+        map.some("input_audio_format", &self.input_audio_format);
+        map.some("output_audio_format", &self.output_audio_format);
+        map.some("input_audio_transcription", &self.input_audio_transcription);
+        map.some("speed", &self.speed);
+        map.some("tracing", &self.tracing);
+        map.some("turn_detection", &self.turn_detection);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("temperature", &self.temperature);
+        map.some(
+            "max_response_output_tokens",
+            &self.max_response_output_tokens,
+        );
+        map.some("truncation", &self.truncation);
+        map.some("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17843,7 +19480,7 @@ impl Empty for RealtimeSessionCreateRequest {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeSessionCreateRequestClientSecret {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
@@ -17851,8 +19488,17 @@ pub struct RealtimeSessionCreateRequestClientSecret {
     /// `expires_at`, required.
     pub expires_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestClientSecret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("value", &self.value);
+        map.field("expires_at", &self.expires_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17919,55 +19565,63 @@ impl Empty for RealtimeSessionCreateRequestClientSecret {
 }
 
 /// The `RealtimeSessionCreateRequestGA` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestGA {
     /// `type`, required.
     pub r#type: consts::Realtime,
     /// `output_modalities`, optional.
     /// Default: `["audio"]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionCreateRequestGAModel>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeSessionCreateRequestGAAudio>>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `tracing`, optional, nullable.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateRequestGATracing>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeSessionCreateRequestGAToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeSessionCreateRequestGAToolChoice>,
     /// `parallel_tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `reasoning`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateRequestGAMaxOutputTokens>,
     /// `truncation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestGA {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("output_modalities", &self.output_modalities);
+        map.some("model", &self.model);
+        map.some("instructions", &self.instructions);
+        map.some("audio", &self.audio);
+        map.some("include", &self.include);
+        map.some("tracing", &self.tracing);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("reasoning", &self.reasoning);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("truncation", &self.truncation);
+        map.some("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18157,17 +19811,24 @@ impl Empty for RealtimeSessionCreateRequestGA {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestGAAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RealtimeSessionCreateRequestGAAudioInput>>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Box<RealtimeSessionCreateRequestGAAudioOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestGAAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18228,24 +19889,31 @@ impl Empty for RealtimeSessionCreateRequestGAAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestGAAudioInput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscription>,
     /// `noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestGAAudioInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("transcription", &self.transcription);
+        map.some("noise_reduction", &self.noise_reduction);
+        map.some("turn_detection", &self.turn_detection);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18333,23 +20001,30 @@ pub type RealtimeSessionCreateRequestGAAudioInputNoiseReduction =
     RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestGAAudioOutput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestGAAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("voice", &self.voice);
+        map.some("speed", &self.speed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18510,14 +20185,21 @@ pub type RealtimeSessionCreateRequestGATracingTracingConfiguration =
     RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestInputAudioTranscription {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestInputAudioTranscription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18591,23 +20273,30 @@ pub type RealtimeSessionCreateRequestTracingTracingConfiguration =
     RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateRequestTurnDetection {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateRequestTurnDetection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("threshold", &self.threshold);
+        map.some("prefix_padding_ms", &self.prefix_padding_ms);
+        map.some("silence_duration_ms", &self.silence_duration_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18689,50 +20378,57 @@ impl Empty for RealtimeSessionCreateRequestTurnDetection {
 }
 
 /// The `RealtimeSessionCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponse {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `output_modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeSessionCreateResponseAudio>>,
     /// `tracing`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateResponseTracing>,
     /// `turn_detection`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateResponseTurnDetection>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("object", &self.object);
+        map.some("expires_at", &self.expires_at);
+        map.some("include", &self.include);
+        map.some("model", &self.model);
+        map.some("output_modalities", &self.output_modalities);
+        map.some("instructions", &self.instructions);
+        map.some("audio", &self.audio);
+        map.some("tracing", &self.tracing);
+        map.some("turn_detection", &self.turn_detection);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18910,17 +20606,24 @@ impl Empty for RealtimeSessionCreateResponse {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RealtimeSessionCreateResponseAudioInput>>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18980,23 +20683,30 @@ impl Empty for RealtimeSessionCreateResponseAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseAudioInput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateResponseAudioInputNoiseReduction>,
     /// `turn_detection`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateResponseAudioInputTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseAudioInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("transcription", &self.transcription);
+        map.some("noise_reduction", &self.noise_reduction);
+        map.some("turn_detection", &self.turn_detection);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19090,20 +20800,27 @@ pub type RealtimeSessionCreateResponseAudioInputTurnDetection =
     RealtimeSessionCreateRequestTurnDetection;
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseAudioOutput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `speed`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("voice", &self.voice);
+        map.some("speed", &self.speed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19171,7 +20888,7 @@ impl Empty for RealtimeSessionCreateResponseAudioOutput {
 }
 
 /// The `RealtimeSessionCreateResponseGA` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeSessionCreateResponseGA {
     /// `type`, required.
     pub r#type: consts::Realtime,
@@ -19180,49 +20897,59 @@ pub struct RealtimeSessionCreateResponseGA {
     /// `object`, required.
     pub object: consts::RealtimeSession,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `output_modalities`, optional.
     /// Default: `["audio"]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeSessionCreateResponseGAOutputModalitiesItem>>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionCreateResponseGAModel>,
     /// `instructions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeSessionCreateResponseGAAudio>>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `tracing`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateResponseGATracing>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeSessionCreateResponseGAToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeSessionCreateResponseGAToolChoice>,
     /// `reasoning`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateResponseGAMaxOutputTokens>,
     /// `truncation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseGA {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.some("expires_at", &self.expires_at);
+        map.some("output_modalities", &self.output_modalities);
+        map.some("model", &self.model);
+        map.some("instructions", &self.instructions);
+        map.some("audio", &self.audio);
+        map.some("include", &self.include);
+        map.some("tracing", &self.tracing);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("reasoning", &self.reasoning);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("truncation", &self.truncation);
+        map.some("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19436,17 +21163,24 @@ impl Empty for RealtimeSessionCreateResponseGA {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseGAAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RealtimeSessionCreateResponseGAAudioInput>>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseGAAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseGAAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19506,24 +21240,31 @@ impl Empty for RealtimeSessionCreateResponseGAAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseGAAudioInput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateResponseGAAudioInputNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseGAAudioInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("transcription", &self.transcription);
+        map.some("noise_reduction", &self.noise_reduction);
+        map.some("turn_detection", &self.turn_detection);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19611,23 +21352,30 @@ pub type RealtimeSessionCreateResponseGAAudioInputNoiseReduction =
     RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionCreateResponseGAAudioOutput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionCreateResponseGAAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("voice", &self.voice);
+        map.some("speed", &self.speed);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19777,14 +21525,21 @@ pub type RealtimeSessionCreateResponseTurnDetection = RealtimeSessionCreateReque
 pub type RealtimeSessionInputAudioFormat = RealtimeBetaResponseOutputAudioFormat;
 
 /// Inline schema in `RealtimeSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionInputAudioNoiseReduction {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NoiseReductionType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionInputAudioNoiseReduction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19895,20 +21650,27 @@ TracingConfiguration(RealtimeSessionTracingTracingConfiguration),
 }
 
 /// Inline schema in `RealtimeSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeSessionTracingTracingConfiguration {
     /// `workflow_name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_name: Option<String>,
     /// `group_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// `metadata`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeSessionTracingTracingConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("workflow_name", &self.workflow_name);
+        map.some("group_id", &self.group_id);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19979,28 +21741,38 @@ impl Empty for RealtimeSessionTracingTracingConfiguration {
 pub type RealtimeTranscriptionError = RealtimeBetaTranscriptionError;
 
 /// The `RealtimeTranscriptionSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateRequest {
     /// `turn_detection`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
     /// `input_audio_noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_noise_reduction: Option<TranscriptionSessionRequestNoiseReduction>,
     /// `input_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
     /// `input_audio_transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscription>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("turn_detection", &self.turn_detection);
+        map.some(
+            "input_audio_noise_reduction",
+            &self.input_audio_noise_reduction,
+        );
+        map.some("input_audio_format", &self.input_audio_format);
+        map.some("input_audio_transcription", &self.input_audio_transcription);
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20100,19 +21872,27 @@ impl Empty for RealtimeTranscriptionSessionCreateRequest {
 }
 
 /// The `RealtimeTranscriptionSessionCreateRequestGA` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateRequestGA {
     /// `type`, required.
     pub r#type: consts::Transcription,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudio>>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateRequestGA {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("audio", &self.audio);
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20184,14 +21964,21 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudioInput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateRequestGAAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20251,23 +22038,30 @@ pub type RealtimeTranscriptionSessionCreateRequestInputAudioFormat =
     RealtimeBetaResponseOutputAudioFormat;
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ServerVad>,
     /// `threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateRequestTurnDetection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("threshold", &self.threshold);
+        map.some("prefix_padding_ms", &self.prefix_padding_ms);
+        map.some("silence_duration_ms", &self.silence_duration_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20350,25 +22144,33 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
 }
 
 /// The `RealtimeTranscriptionSessionCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponse {
     /// `client_secret`, required.
     pub client_secret: RealtimeTranscriptionSessionCreateResponseClientSecret,
     /// `modalities`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `input_audio_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscriptionResponse>,
     /// `turn_detection`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("client_secret", &self.client_secret);
+        map.some("modalities", &self.modalities);
+        map.some("input_audio_format", &self.input_audio_format);
+        map.some("input_audio_transcription", &self.input_audio_transcription);
+        map.some("turn_detection", &self.turn_detection);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20477,7 +22279,7 @@ pub type RealtimeTranscriptionSessionCreateResponseClientSecret =
     RealtimeSessionCreateRequestClientSecret;
 
 /// The `RealtimeTranscriptionSessionCreateResponseGA` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGA {
     /// `type`, required.
     pub r#type: consts::Transcription,
@@ -20486,17 +22288,27 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
     /// `object`, required.
     pub object: String,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudio>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateResponseGA {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.some("expires_at", &self.expires_at);
+        map.some("include", &self.include);
+        map.some("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20600,14 +22412,21 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudioInput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateResponseGAAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20659,23 +22478,30 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<TranscriptionSessionNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<TranscriptionSessionTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("transcription", &self.transcription);
+        map.some("noise_reduction", &self.noise_reduction);
+        map.some("turn_detection", &self.turn_detection);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20785,19 +22611,28 @@ SessionClose(RealtimeTranslationClientEventSessionClose) = "session.close",
 }
 
 /// The `RealtimeTranslationClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::SessionInputAudioBufferAppend,
     /// `audio`, required.
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationClientEventInputAudioBufferAppend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20870,17 +22705,25 @@ impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeTranslationClientEventSessionClose` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationClientEventSessionClose {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::SessionClose,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationClientEventSessionClose {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20939,19 +22782,28 @@ impl Empty for RealtimeTranslationClientEventSessionClose {
 }
 
 /// The `RealtimeTranslationClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
     pub session: RealtimeTranslationSessionUpdateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationClientEventSessionUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21023,16 +22875,24 @@ impl Empty for RealtimeTranslationClientEventSessionUpdate {
 }
 
 /// The `RealtimeTranslationClientSecretCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationClientSecretCreateRequest {
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
     /// `session`, required.
     pub session: RealtimeTranslationSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationClientSecretCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("expires_after", &self.expires_after);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21101,7 +22961,7 @@ pub type RealtimeTranslationClientSecretCreateRequestExpiresAfter =
     RealtimeCreateClientSecretRequestExpiresAfter;
 
 /// The `RealtimeTranslationClientSecretCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationClientSecretCreateResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
@@ -21111,8 +22971,18 @@ pub struct RealtimeTranslationClientSecretCreateResponse {
     /// `session`, required.
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationClientSecretCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("value", &self.value);
+        map.field("expires_at", &self.expires_at);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21208,15 +23078,24 @@ SessionOutputAudioDelta(RealtimeTranslationServerEventSessionOutputAudioDelta) =
 }
 
 /// The `RealtimeTranslationServerEventSessionClosed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionClosed {
     /// `event_id`, required.
     pub event_id: String,
     /// `type`, required.
     pub r#type: consts::SessionClosed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionClosed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21279,7 +23158,7 @@ impl Empty for RealtimeTranslationServerEventSessionClosed {
 }
 
 /// The `RealtimeTranslationServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionCreated {
     /// `event_id`, required.
     pub event_id: String,
@@ -21288,8 +23167,18 @@ pub struct RealtimeTranslationServerEventSessionCreated {
     /// `session`, required.
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21361,7 +23250,7 @@ impl Empty for RealtimeTranslationServerEventSessionCreated {
 }
 
 /// The `RealtimeTranslationServerEventSessionInputTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -21370,11 +23259,21 @@ pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     /// `delta`, required.
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionInputTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.some("elapsed_ms", &self.elapsed_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21456,7 +23355,7 @@ impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -21466,21 +23365,31 @@ pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     pub delta: String,
     /// `sample_rate`, optional.
     /// Default: `24000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<i64>,
     /// `channels`, optional.
     /// Default: `1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<i64>,
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<consts::Pcm16>,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionOutputAudioDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.some("sample_rate", &self.sample_rate);
+        map.some("channels", &self.channels);
+        map.some("format", &self.format);
+        map.some("elapsed_ms", &self.elapsed_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21597,7 +23506,7 @@ impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     /// `event_id`, required.
     pub event_id: String,
@@ -21606,11 +23515,21 @@ pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     /// `delta`, required.
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.some("elapsed_ms", &self.elapsed_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21692,7 +23611,7 @@ impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionUpdated {
     /// `event_id`, required.
     pub event_id: String,
@@ -21701,8 +23620,18 @@ pub struct RealtimeTranslationServerEventSessionUpdated {
     /// `session`, required.
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationServerEventSessionUpdated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("event_id", &self.event_id);
+        map.field("type", &self.r#type);
+        map.field("session", &self.session);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21774,7 +23703,7 @@ impl Empty for RealtimeTranslationServerEventSessionUpdated {
 }
 
 /// The `RealtimeTranslationSession` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationSession {
     /// `id`, required.
     pub id: String,
@@ -21787,8 +23716,20 @@ pub struct RealtimeTranslationSession {
     /// `audio`, required.
     pub audio: RealtimeTranslationSessionAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("expires_at", &self.expires_at);
+        map.field("model", &self.model);
+        map.field("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21882,17 +23823,24 @@ impl Empty for RealtimeTranslationSession {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationSessionAudio {
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranslationSessionAudioInput>,
     /// `output`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeTranslationSessionAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21951,17 +23899,24 @@ impl Empty for RealtimeTranslationSessionAudio {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationSessionAudioInput {
     /// `transcription`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<RealtimeTranslationSessionAudioInputTranscription>,
     /// `noise_reduction`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeTranslationSessionAudioInputNoiseReduction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionAudioInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("transcription", &self.transcription);
+        map.some("noise_reduction", &self.noise_reduction);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22024,13 +23979,21 @@ impl Empty for RealtimeTranslationSessionAudioInput {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
     /// `type`, required.
     pub r#type: NoiseReductionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionAudioInputNoiseReduction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22084,13 +24047,21 @@ impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationSessionAudioInputTranscription {
     /// `model`, required.
     pub model: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionAudioInputTranscription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22144,14 +24115,21 @@ impl Empty for RealtimeTranslationSessionAudioInputTranscription {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationSessionAudioOutput {
     /// `language`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionAudioOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("language", &self.language);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22201,16 +24179,24 @@ impl Empty for RealtimeTranslationSessionAudioOutput {
 }
 
 /// The `RealtimeTranslationSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequest {
     /// `model`, required.
     pub model: String,
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionCreateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionCreateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.some("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22277,14 +24263,21 @@ impl Empty for RealtimeTranslationSessionCreateRequest {
 pub type RealtimeTranslationSessionCreateRequestAudio = RealtimeTranslationSessionAudio;
 
 /// The `RealtimeTranslationSessionUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTranslationSessionUpdateRequest {
     /// `audio`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionUpdateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTranslationSessionUpdateRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("audio", &self.audio);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22348,7 +24341,7 @@ Text(TruncationEnum),
 }
 
 /// Inline schema in `RealtimeTruncation`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealtimeTruncationRetentionRatioTruncation {
     /// `type`, required.
     pub r#type: consts::RetentionRatio,
@@ -22356,11 +24349,20 @@ pub struct RealtimeTruncationRetentionRatioTruncation {
     /// Constraints: minimum 0, maximum 1.
     pub retention_ratio: f64,
     /// `token_limits`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_limits: Option<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTruncationRetentionRatioTruncation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("retention_ratio", &self.retention_ratio);
+        map.some("token_limits", &self.token_limits);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22438,15 +24440,22 @@ impl Empty for RealtimeTruncationRetentionRatioTruncation {
 }
 
 /// Inline schema in `RealtimeTruncation`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTruncationRetentionRatioTruncationTokenLimits {
     /// `post_instructions`, optional.
     /// Constraints: minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_instructions: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTruncationRetentionRatioTruncationTokenLimits {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("post_instructions", &self.post_instructions);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22507,25 +24516,33 @@ SemanticVad(RealtimeTurnDetectionSemanticVad) = "semantic_vad",
 }
 
 /// Inline schema in `RealtimeTurnDetection`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTurnDetectionSemanticVad {
     /// `type`, required.
     pub r#type: consts::SemanticVad,
     /// `eagerness`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub eagerness: Option<RealtimeTurnDetectionSemanticVadEagerness>,
     /// `create_response`, optional.
     /// Default: `true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_response: Option<bool>,
     /// `interrupt_response`, optional.
     /// Default: `true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTurnDetectionSemanticVad {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("eagerness", &self.eagerness);
+        map.some("create_response", &self.create_response);
+        map.some("interrupt_response", &self.interrupt_response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22607,34 +24624,42 @@ impl Empty for RealtimeTurnDetectionSemanticVad {
 pub type RealtimeTurnDetectionSemanticVadEagerness = EditImageBodyJsonParamQuality;
 
 /// Inline schema in `RealtimeTurnDetection`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeTurnDetectionServerVad {
     /// `type`, required.
     /// Default: `"server_vad"`.
     pub r#type: consts::ServerVad,
     /// `threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// `create_response`, optional.
     /// Default: `true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_response: Option<bool>,
     /// `interrupt_response`, optional.
     /// Default: `true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
     /// `idle_timeout_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_ms: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RealtimeTurnDetectionServerVad {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("threshold", &self.threshold);
+        map.some("prefix_padding_ms", &self.prefix_padding_ms);
+        map.some("silence_duration_ms", &self.silence_duration_ms);
+        map.some("create_response", &self.create_response);
+        map.some("interrupt_response", &self.interrupt_response);
+        map.some("idle_timeout_ms", &self.idle_timeout_ms);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -6,10 +6,9 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `BetaAdditionalTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAdditionalTools {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -21,8 +20,20 @@ pub struct BetaAdditionalTools {
     /// `tools`, required.
     pub tools: Vec<BetaTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAdditionalTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("role", &self.role);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -112,13 +123,11 @@ impl Empty for BetaAdditionalTools {
 }
 
 /// The `BetaAdditionalToolsItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAdditionalToolsItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -129,8 +138,20 @@ pub struct BetaAdditionalToolsItemParam {
     /// `tools`, required.
     pub tools: Vec<BetaTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAdditionalToolsItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -220,10 +241,9 @@ impl Empty for BetaAdditionalToolsItemParam {
 }
 
 /// The `BetaAgentMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAgentMessage {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"agent_message"`.
@@ -237,8 +257,21 @@ pub struct BetaAgentMessage {
     /// `content`, required.
     pub content: Vec<BetaAgentMessageContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAgentMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("author", &self.author);
+        map.field("recipient", &self.recipient);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -368,13 +401,11 @@ EncryptedContent(BetaEncryptedContent) = "encrypted_content",
 }
 
 /// The `BetaAgentMessageItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAgentMessageItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"agent_message"`.
@@ -386,8 +417,21 @@ pub struct BetaAgentMessageItemParam {
     /// `content`, required.
     pub content: Vec<BetaAgentMessageItemParamContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAgentMessageItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("author", &self.author);
+        map.field("recipient", &self.recipient);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -503,13 +547,21 @@ EncryptedContent(BetaEncryptedContentParam) = "encrypted_content",
 }
 
 /// The `BetaAgentTag` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAgentTag {
     /// `agent_name`, required.
     pub agent_name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAgentTag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("agent_name", &self.agent_name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -567,13 +619,21 @@ impl Empty for BetaAgentTag {
 }
 
 /// The `Beta_AgentTagParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaAgentTagParam {
     /// `agent_name`, required.
     pub agent_name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaAgentTagParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("agent_name", &self.agent_name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -661,10 +721,9 @@ pub type BetaApplyPatchDeleteFileOperationParam = ApplyPatchDeleteFileOperationP
 pub type BetaApplyPatchOperationParam = ApplyPatchOperationParam;
 
 /// The `BetaApplyPatchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaApplyPatchToolCall {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
@@ -674,18 +733,31 @@ pub struct BetaApplyPatchToolCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
     pub status: BetaApplyPatchCallStatus,
     /// `operation`, required.
     pub operation: BetaApplyPatchToolCallOperation,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaApplyPatchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("operation", &self.operation);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -815,30 +887,41 @@ impl Empty for BetaApplyPatchToolCall {
 }
 
 /// The `BetaApplyPatchToolCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaApplyPatchToolCallItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
     pub r#type: consts::ApplyPatchCall,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `status`, required.
     pub status: BetaApplyPatchCallStatusParam,
     /// `operation`, required.
     pub operation: BetaApplyPatchOperationParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaApplyPatchToolCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("operation", &self.operation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -970,10 +1053,9 @@ UpdateFile(BetaApplyPatchUpdateFileOperation) = "update_file",
 }
 
 /// The `BetaApplyPatchToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaApplyPatchToolCallOutput {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
@@ -983,19 +1065,31 @@ pub struct BetaApplyPatchToolCallOutput {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
     pub status: BetaApplyPatchCallOutputStatus,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaApplyPatchToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.some("output", &self.output);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1121,31 +1215,41 @@ impl Empty for BetaApplyPatchToolCallOutput {
 }
 
 /// The `BetaApplyPatchToolCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaApplyPatchToolCallOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `status`, required.
     pub status: BetaApplyPatchCallOutputStatusParam,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaApplyPatchToolCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1288,10 +1392,9 @@ pub type BetaCodeInterpreterOutputLogs = CodeInterpreterOutputLogs;
 pub type BetaCodeInterpreterTool = CodeInterpreterTool;
 
 /// The `BetaCodeInterpreterToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCodeInterpreterToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"code_interpreter_call"`.
@@ -1307,8 +1410,22 @@ pub struct BetaCodeInterpreterToolCall {
     /// `outputs`, required, nullable.
     pub outputs: Option<Vec<BetaCodeInterpreterToolCallOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCodeInterpreterToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("container_id", &self.container_id);
+        map.field("code", &self.code);
+        map.field("outputs", &self.outputs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1442,7 +1559,7 @@ Image(BetaCodeInterpreterOutputImage) = "image",
 pub type BetaCodeInterpreterToolCallStatus = CodeInterpreterToolCallStatus;
 
 /// The `BetaCompactResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCompactResource {
     /// `id`, required.
     pub id: String,
@@ -1456,8 +1573,20 @@ pub struct BetaCompactResource {
     /// `usage`, required.
     pub usage: BetaResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCompactResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("output", &self.output);
+        map.field("created_at", &self.created_at);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1551,34 +1680,42 @@ impl Empty for BetaCompactResource {
 }
 
 /// The `BetaCompactResponseMethodPublicBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaCompactResponseMethodPublicBody {
     /// `model`, required, nullable.
     pub model: Option<BetaModelIdsCompaction>,
     /// `input`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaCompactResponseMethodPublicBodyInput>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<BetaPromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<BetaServiceTierEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCompactResponseMethodPublicBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.some("input", &self.input);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("instructions", &self.instructions);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("service_tier", &self.service_tier);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1717,10 +1854,9 @@ impl From<&str> for BetaCompactResponseMethodPublicBodyInput {
 }
 
 /// The `BetaCompactionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCompactionBody {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -1730,11 +1866,22 @@ pub struct BetaCompactionBody {
     /// `encrypted_content`, required.
     pub encrypted_content: String,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCompactionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1829,13 +1976,11 @@ impl Empty for BetaCompactionBody {
 }
 
 /// The `BetaCompactionSummaryItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCompactionSummaryItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -1844,8 +1989,19 @@ pub struct BetaCompactionSummaryItemParam {
     /// Constraints: at most 20971520 characters.
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCompactionSummaryItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1930,17 +2086,25 @@ impl Empty for BetaCompactionSummaryItemParam {
 }
 
 /// The `BetaCompactionTriggerItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaCompactionTriggerItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `type`, required.
     /// Default: `"compaction_trigger"`.
     pub r#type: consts::CompactionTrigger,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCompactionTriggerItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2011,13 +2175,11 @@ pub type BetaComputerAction = ComputerAction;
 pub type BetaComputerActionList = ComputerActionList;
 
 /// The `BetaComputerCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaComputerCallOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
@@ -2028,14 +2190,29 @@ pub struct BetaComputerCallOutputItemParam {
     /// `output`, required.
     pub output: BetaComputerScreenshotImage,
     /// `acknowledged_safety_checks`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaComputerCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2172,10 +2349,9 @@ pub type BetaComputerScreenshotImage = ComputerScreenshotImage;
 pub type BetaComputerTool = ComputerTool;
 
 /// The `BetaComputerToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaComputerToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"computer_call"`.
@@ -2185,18 +2361,31 @@ pub struct BetaComputerToolCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `action`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<BetaComputerAction>,
     /// `actions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<BetaComputerActionList>,
     /// `pending_safety_checks`, required.
     pub pending_safety_checks: Vec<BetaComputerCallSafetyCheckParam>,
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaComputerToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("action", &self.action);
+        map.some("actions", &self.actions);
+        map.field("pending_safety_checks", &self.pending_safety_checks);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2327,30 +2516,43 @@ impl Empty for BetaComputerToolCall {
 }
 
 /// The `BetaComputerToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaComputerToolCallOutput {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"computer_call_output"`.
     pub r#type: consts::ComputerCallOutput,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
     /// `output`, required.
     pub output: BetaComputerScreenshotImage,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaComputerToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2469,10 +2671,9 @@ impl Empty for BetaComputerToolCallOutput {
 }
 
 /// The `BetaComputerToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaComputerToolCallOutputResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"computer_call_output"`.
@@ -2482,18 +2683,34 @@ pub struct BetaComputerToolCallOutputResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
     /// `output`, required.
     pub output: BetaComputerScreenshotImage,
     /// `status`, required.
     pub status: BetaComputerCallOutputStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaComputerToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2667,111 +2884,118 @@ pub type BetaCoordParam = CoordParam;
 pub type BetaCreateModelResponseProperties = CreateModelResponseProperties;
 
 /// The `BetaCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaCreateResponse {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BetaMetadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<BetaModelIdsResponses>,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<BetaToolsArray>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<BetaToolChoiceParam>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<BetaPrompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<BetaServiceTierResponses>,
     /// `truncation`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaInputParam>,
     /// `include`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<BetaIncludeEnum>>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `store`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<BetaModerationParam>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<BetaResponseStreamOptions>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<BetaConversationParam>,
     /// `context_management`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_management: Option<Vec<BetaContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     /// `multi_agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_agent: Option<BetaMultiAgentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.some("reasoning", &self.reasoning);
+        map.some("input", &self.input);
+        map.some("include", &self.include);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("store", &self.store);
+        map.some("instructions", &self.instructions);
+        map.some("moderation", &self.moderation);
+        map.some("stream", &self.stream);
+        map.some("stream_options", &self.stream_options);
+        map.some("conversation", &self.conversation);
+        map.some("context_management", &self.context_management);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("multi_agent", &self.multi_agent);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3140,31 +3364,42 @@ pub type BetaCustomGrammarFormatParam = CustomGrammarFormatParam;
 pub type BetaCustomTextFormatParam = CustomTextFormatParam;
 
 /// The `BetaCustomToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCustomToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::CustomToolCall,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `input`, required.
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCustomToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3290,26 +3525,36 @@ impl Empty for BetaCustomToolCall {
 }
 
 /// The `BetaCustomToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCustomToolCallOutput {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
     pub output: BetaCustomToolCallOutputOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCustomToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3424,10 +3669,9 @@ impl From<&str> for BetaCustomToolCallOutputOutput {
 }
 
 /// The `BetaCustomToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCustomToolCallOutputResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::CustomToolCallOutput,
@@ -3436,18 +3680,31 @@ pub struct BetaCustomToolCallOutputResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
     pub output: BetaCustomToolCallOutputResourceOutput,
     /// `status`, required.
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCustomToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3589,10 +3846,9 @@ impl From<&str> for BetaCustomToolCallOutputResourceOutput {
 }
 
 /// The `BetaCustomToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaCustomToolCallResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::CustomToolCall,
@@ -3601,10 +3857,8 @@ pub struct BetaCustomToolCallResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
@@ -3613,11 +3867,27 @@ pub struct BetaCustomToolCallResource {
     /// `status`, required.
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaCustomToolCallResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3787,7 +4057,7 @@ pub type BetaEasyInputMessage = EasyInputMessage;
 pub type BetaEmptyModelParam = EmptyModelParam;
 
 /// The `BetaEncryptedContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaEncryptedContent {
     /// `type`, required.
     /// Default: `"encrypted_content"`.
@@ -3795,8 +4065,17 @@ pub struct BetaEncryptedContent {
     /// `encrypted_content`, required.
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaEncryptedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3863,7 +4142,7 @@ impl Empty for BetaEncryptedContent {
 }
 
 /// The `BetaEncryptedContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaEncryptedContentParam {
     /// `type`, required.
     /// Default: `"encrypted_content"`.
@@ -3872,8 +4151,17 @@ pub struct BetaEncryptedContentParam {
     /// Constraints: at most 10485760 characters.
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaEncryptedContentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -3964,10 +4252,9 @@ pub type BetaFilePath = FilePath;
 pub type BetaFileSearchTool = FileSearchTool;
 
 /// The `BetaFileSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFileSearchToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
     pub id: String,
@@ -3978,11 +4265,23 @@ pub struct BetaFileSearchToolCall {
     /// `queries`, required.
     pub queries: Vec<String>,
     /// `results`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<BetaFileSearchToolCallResultsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFileSearchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("queries", &self.queries);
+        map.some("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4082,26 +4381,33 @@ impl Empty for BetaFileSearchToolCall {
 }
 
 /// Inline schema in `BetaFileSearchToolCall`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaFileSearchToolCallResultsItem {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `filename`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `attributes`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<BetaVectorStoreFileAttributes>,
     /// `score`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFileSearchToolCallResultsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("text", &self.text);
+        map.some("filename", &self.filename);
+        map.some("attributes", &self.attributes);
+        map.some("score", &self.score);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4199,16 +4505,13 @@ pub type BetaFunctionAndCustomToolCallOutput = FunctionAndCustomToolCallOutput;
 pub type BetaFunctionCallItemStatus = FunctionCallItemStatus;
 
 /// The `BetaFunctionCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionCallOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"function_call_output"`.
@@ -4216,20 +4519,32 @@ pub struct BetaFunctionCallOutputItemParam {
     /// `output`, required.
     pub output: BetaFunctionCallOutputItemParamOutput,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4405,10 +4720,9 @@ pub type BetaFunctionShellAction = FunctionShellAction;
 pub type BetaFunctionShellActionParam = FunctionShellActionParam;
 
 /// The `BetaFunctionShellCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionShellCall {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"shell_call"`.
@@ -4418,7 +4732,6 @@ pub struct BetaFunctionShellCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `action`, required.
     pub action: BetaFunctionShellAction,
@@ -4427,11 +4740,26 @@ pub struct BetaFunctionShellCall {
     /// `environment`, required, nullable.
     pub environment: Option<BetaFunctionShellCallEnvironment>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionShellCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("action", &self.action);
+        map.field("status", &self.status);
+        map.field("environment", &self.environment);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4577,19 +4905,16 @@ ContainerReference(BetaContainerReferenceResource) = "container_reference",
 }
 
 /// The `BetaFunctionShellCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionShellCallItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call"`.
@@ -4597,14 +4922,27 @@ pub struct BetaFunctionShellCallItemParam {
     /// `action`, required.
     pub action: BetaFunctionShellActionParam,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionShellCallItemStatus>,
     /// `environment`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<BetaFunctionShellCallItemParamEnvironment>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionShellCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("type", &self.r#type);
+        map.field("action", &self.action);
+        map.some("status", &self.status);
+        map.some("environment", &self.environment);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4744,10 +5082,9 @@ ContainerReference(BetaContainerReferenceParam) = "container_reference",
 pub type BetaFunctionShellCallItemStatus = FunctionShellCallItemStatus;
 
 /// The `BetaFunctionShellCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionShellCallOutput {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"shell_call_output"`.
@@ -4757,7 +5094,6 @@ pub struct BetaFunctionShellCallOutput {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
     pub status: BetaFunctionShellCallOutputStatusEnum,
@@ -4766,11 +5102,26 @@ pub struct BetaFunctionShellCallOutput {
     /// `max_output_length`, required, nullable.
     pub max_output_length: Option<i64>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionShellCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("output", &self.output);
+        map.field("max_output_length", &self.max_output_length);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -4918,19 +5269,16 @@ pub type BetaFunctionShellCallOutputExitOutcome = FunctionShellCallOutputExitOut
 pub type BetaFunctionShellCallOutputExitOutcomeParam = FunctionShellCallOutputExitOutcomeParam;
 
 /// The `BetaFunctionShellCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionShellCallOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call_output"`.
@@ -4938,14 +5286,27 @@ pub struct BetaFunctionShellCallOutputItemParam {
     /// `output`, required.
     pub output: Vec<BetaFunctionShellCallOutputContentParam>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionShellCallItemStatus>,
     /// `max_output_length`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionShellCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.some("max_output_length", &self.max_output_length);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5093,34 +5454,45 @@ pub type BetaFunctionShellToolParam = FunctionShellToolParam;
 pub type BetaFunctionTool = FunctionTool;
 
 /// The `BetaFunctionToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `arguments`, required.
     pub arguments: String,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5260,36 +5632,45 @@ impl Empty for BetaFunctionToolCall {
 }
 
 /// The `BetaFunctionToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionToolCallOutput {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
     pub output: BetaFunctionToolCallOutputOutput,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("call_id", &self.call_id);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5441,37 +5822,48 @@ impl From<&str> for BetaFunctionToolCallOutputOutput {
 }
 
 /// The `BetaFunctionToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionToolCallOutputResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
     pub id: String,
     /// `type`, required.
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
     pub output: BetaFunctionToolCallOutputResourceOutput,
     /// `status`, required.
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("call_id", &self.call_id);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5633,10 +6025,9 @@ impl From<&str> for BetaFunctionToolCallOutputResourceOutput {
 }
 
 /// The `BetaFunctionToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaFunctionToolCallResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
     pub id: String,
@@ -5645,10 +6036,8 @@ pub struct BetaFunctionToolCallResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
@@ -5657,11 +6046,27 @@ pub struct BetaFunctionToolCallResource {
     /// `status`, required.
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaFunctionToolCallResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5814,26 +6219,33 @@ impl Empty for BetaFunctionToolCallResource {
 pub type BetaFunctionToolParam = FunctionToolParam;
 
 /// The `BetaGetResponseParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaGetResponseParams {
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<BetaIncludeEnum>>,
     /// `stream`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `starting_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub starting_after: Option<i64>,
     /// `include_obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaGetResponseParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include", &self.include);
+        map.some("stream", &self.stream);
+        map.some("starting_after", &self.starting_after);
+        map.some("include_obfuscation", &self.include_obfuscation);
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -5943,10 +6355,9 @@ pub type BetaImageGenActionEnum = ImageGenActionEnum;
 pub type BetaImageGenTool = ImageGenTool;
 
 /// The `BetaImageGenToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaImageGenToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ImageGenerationCall,
@@ -5957,8 +6368,20 @@ pub struct BetaImageGenToolCall {
     /// `result`, required, nullable.
     pub result: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaImageGenToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("result", &self.result);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6096,24 +6519,33 @@ ProgramOutputItemParam(BetaProgramOutputItemParam),
 }
 
 /// The `BetaInputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaInputMessage {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// `role`, required.
     pub role: BetaInputMessageRole,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: BetaInputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaInputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("type", &self.r#type);
+        map.field("role", &self.role);
+        map.some("status", &self.status);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6206,25 +6638,36 @@ impl Empty for BetaInputMessage {
 pub type BetaInputMessageContentList = InputMessageContentList;
 
 /// The `BetaInputMessageResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaInputMessageResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::Message,
     /// `role`, required.
     pub role: BetaInputMessageResourceRole,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: BetaInputMessageContentList,
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaInputMessageResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.some("status", &self.status);
+        map.field("content", &self.content);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6485,19 +6928,27 @@ CustomToolCallOutput(BetaCustomToolCallOutput) = "custom_tool_call_output" [boxe
 }
 
 /// The `BetaItemReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaItemReferenceParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `type`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaItemReferenceParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("type", &self.r#type);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6642,27 +7093,34 @@ CustomToolCallOutputResource(BetaCustomToolCallOutputResource),
 pub type BetaKeyPressAction = KeyPressAction;
 
 /// The `BetaListInputItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaListInputItemsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<BetaIncludeEnum>>,
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaListInputItemsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("include", &self.include);
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6757,10 +7215,9 @@ pub type BetaLocalEnvironmentResource = LocalEnvironmentResource;
 pub type BetaLocalShellExecAction = LocalShellExecAction;
 
 /// The `BetaLocalShellToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaLocalShellToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::LocalShellCall,
@@ -6773,8 +7230,21 @@ pub struct BetaLocalShellToolCall {
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaLocalShellToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("action", &self.action);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6873,10 +7343,9 @@ impl Empty for BetaLocalShellToolCall {
 }
 
 /// The `BetaLocalShellToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaLocalShellToolCallOutput {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::LocalShellCallOutput,
@@ -6885,11 +7354,22 @@ pub struct BetaLocalShellToolCallOutput {
     /// `output`, required.
     pub output: String,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaLocalShellToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -6988,10 +7468,9 @@ pub type BetaLocalSkillParam = LocalSkillParam;
 pub type BetaLogProb = LogProb;
 
 /// The `BetaMCPApprovalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMCPApprovalRequest {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::McpApprovalRequest,
@@ -7004,8 +7483,21 @@ pub struct BetaMCPApprovalRequest {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMCPApprovalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7113,26 +7605,36 @@ impl Empty for BetaMCPApprovalRequest {
 }
 
 /// The `BetaMCPApprovalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMCPApprovalResponse {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::McpApprovalResponse,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `approval_request_id`, required.
     pub approval_request_id: String,
     /// `approve`, required.
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMCPApprovalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("approval_request_id", &self.approval_request_id);
+        map.field("approve", &self.approve);
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7242,10 +7744,9 @@ impl Empty for BetaMCPApprovalResponse {
 }
 
 /// The `BetaMCPApprovalResponseResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMCPApprovalResponseResource {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::McpApprovalResponse,
@@ -7256,11 +7757,23 @@ pub struct BetaMCPApprovalResponseResource {
     /// `approve`, required.
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMCPApprovalResponseResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("approval_request_id", &self.approval_request_id);
+        map.field("approve", &self.approve);
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7370,10 +7883,9 @@ impl Empty for BetaMCPApprovalResponseResource {
 }
 
 /// The `BetaMCPListTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMCPListTools {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::McpListTools,
@@ -7384,11 +7896,23 @@ pub struct BetaMCPListTools {
     /// `tools`, required.
     pub tools: Vec<BetaMCPListToolsTool>,
     /// `error`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMCPListTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("tools", &self.tools);
+        map.some("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7501,10 +8025,9 @@ pub type BetaMCPProtocolError = MCPProtocolError;
 pub type BetaMCPTool = MCPTool;
 
 /// The `BetaMCPToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMCPToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::McpCall,
@@ -7517,20 +8040,33 @@ pub struct BetaMCPToolCall {
     /// `arguments`, required.
     pub arguments: String,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `error`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<BetaMCPToolCallError>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaMCPToolCallStatus>,
     /// `approval_request_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_request_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMCPToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.some("output", &self.output);
+        map.some("error", &self.error);
+        map.some("status", &self.status);
+        map.some("approval_request_id", &self.approval_request_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7696,10 +8232,9 @@ pub type BetaMCPToolExecutionError = MCPToolExecutionError;
 pub type BetaMCPToolFilter = MCPToolFilter;
 
 /// The `BetaMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMessage {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"message"`.
@@ -7713,11 +8248,24 @@ pub struct BetaMessage {
     /// `content`, required.
     pub content: Vec<BetaMessageContentItem>,
     /// `phase`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<BetaMessagePhase2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("phase", &self.phase);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -7942,10 +8490,9 @@ WaitAgent = "wait_agent",
 }
 
 /// The `BetaMultiAgentCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMultiAgentCall {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"multi_agent_call"`.
@@ -7959,8 +8506,21 @@ pub struct BetaMultiAgentCall {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMultiAgentCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("action", &self.action);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8064,13 +8624,11 @@ impl Empty for BetaMultiAgentCall {
 }
 
 /// The `BetaMultiAgentCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMultiAgentCallItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
@@ -8083,8 +8641,21 @@ pub struct BetaMultiAgentCallItemParam {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMultiAgentCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("action", &self.action);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8188,10 +8759,9 @@ impl Empty for BetaMultiAgentCallItemParam {
 }
 
 /// The `BetaMultiAgentCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMultiAgentCallOutput {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"multi_agent_call_output"`.
@@ -8205,8 +8775,21 @@ pub struct BetaMultiAgentCallOutput {
     /// `output`, required.
     pub output: Vec<BetaOutputTextContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMultiAgentCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("action", &self.action);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8305,13 +8888,11 @@ impl Empty for BetaMultiAgentCallOutput {
 }
 
 /// The `BetaMultiAgentCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMultiAgentCallOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
@@ -8324,8 +8905,21 @@ pub struct BetaMultiAgentCallOutputItemParam {
     /// `output`, required.
     pub output: Vec<BetaOutputTextContentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMultiAgentCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("action", &self.action);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8424,17 +9018,25 @@ impl Empty for BetaMultiAgentCallOutputItemParam {
 }
 
 /// The `BetaMultiAgentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaMultiAgentParam {
     /// `enabled`, required.
     pub enabled: bool,
     /// `max_concurrent_subagents`, optional.
     /// Constraints: minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrent_subagents: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaMultiAgentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("enabled", &self.enabled);
+        map.some("max_concurrent_subagents", &self.max_concurrent_subagents);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8571,10 +9173,9 @@ CustomToolCallOutput(BetaCustomToolCallOutputResource) = "custom_tool_call_outpu
 }
 
 /// The `BetaOutputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaOutputMessage {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
     pub id: String,
@@ -8585,13 +9186,26 @@ pub struct BetaOutputMessage {
     /// `content`, required.
     pub content: Vec<BetaOutputMessageContent>,
     /// `phase`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<BetaMessagePhase>,
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaOutputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("phase", &self.phase);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8706,7 +9320,7 @@ pub type BetaOutputMessageContent = OutputMessageContent;
 pub type BetaOutputTextContent = OutputTextContent;
 
 /// The `BetaOutputTextContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaOutputTextContentParam {
     /// `type`, required.
     /// Default: `"output_text"`.
@@ -8715,11 +9329,20 @@ pub struct BetaOutputTextContentParam {
     /// Constraints: at most 10485760 characters.
     pub text: String,
     /// `annotations`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<BetaOutputTextContentParamAnnotationsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaOutputTextContentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.some("annotations", &self.annotations);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8808,10 +9431,9 @@ ContainerFileCitation(BetaContainerFileCitationParam) = "container_file_citation
 pub type BetaPersonalityEnum = PersonalityEnum;
 
 /// The `BetaProgram` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaProgram {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"program"`.
@@ -8825,8 +9447,21 @@ pub struct BetaProgram {
     /// `fingerprint`, required.
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaProgram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("code", &self.code);
+        map.field("fingerprint", &self.fingerprint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -8930,10 +9565,9 @@ impl Empty for BetaProgram {
 }
 
 /// The `BetaProgramItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaProgramItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, required.
     pub id: String,
@@ -8950,8 +9584,21 @@ pub struct BetaProgramItemParam {
     /// Constraints: at most 10485760 characters.
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaProgramItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.field("code", &self.code);
+        map.field("fingerprint", &self.fingerprint);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9055,10 +9702,9 @@ impl Empty for BetaProgramItemParam {
 }
 
 /// The `BetaProgramOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaProgramOutput {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"program_output"`.
@@ -9072,8 +9718,21 @@ pub struct BetaProgramOutput {
     /// `status`, required.
     pub status: BetaProgramOutputStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaProgramOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("result", &self.result);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9172,10 +9831,9 @@ impl Empty for BetaProgramOutput {
 }
 
 /// The `BetaProgramOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaProgramOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, required.
     pub id: String,
@@ -9191,8 +9849,21 @@ pub struct BetaProgramOutputItemParam {
     /// `status`, required.
     pub status: BetaProgramOutputItemStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaProgramOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.field("result", &self.result);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9342,29 +10013,39 @@ pub type BetaReasoning = Reasoning;
 pub type BetaReasoningEffort = ReasoningEffort;
 
 /// The `BetaReasoningItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaReasoningItem {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::Reasoning,
     /// `id`, required.
     pub id: String,
     /// `encrypted_content`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_content: Option<String>,
     /// `summary`, required.
     pub summary: Vec<BetaSummaryTextContent>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<BetaReasoningTextContent>>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaReasoningItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.some("encrypted_content", &self.encrypted_content);
+        map.field("summary", &self.summary);
+        map.some("content", &self.content);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9489,12 +10170,11 @@ pub type BetaReasoningTextContent = ReasoningTextContent;
 pub type BetaRefusalContent = RefusalContent;
 
 /// The `BetaResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponse {
     /// `metadata`, required, nullable.
     pub metadata: Option<BetaMetadata>,
     /// `top_logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, required, nullable.
     pub temperature: Option<f64>,
@@ -9502,56 +10182,43 @@ pub struct BetaResponse {
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, required.
     pub model: BetaModelIdsResponses,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, required.
     pub tools: BetaToolsArray,
     /// `tool_choice`, required.
     pub tool_choice: BetaToolChoiceParam,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<BetaPrompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<BetaServiceTierResponses>,
     /// `truncation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `id`, required.
     pub id: String,
     /// `object`, required.
     pub object: consts::Response,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaResponseStatus>,
     /// `created_at`, required.
     pub created_at: f64,
     /// `completed_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<f64>,
     /// `error`, required, nullable.
     pub error: Option<BetaResponseError>,
@@ -9560,34 +10227,69 @@ pub struct BetaResponse {
     /// `output`, required.
     pub output: Vec<BetaOutputItem>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
     /// `instructions`, required, nullable.
     pub instructions: Option<BetaResponseInstructions>,
     /// `output_text`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_text: Option<String>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<BetaResponseUsage>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptions>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Box<BetaModeration>>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
     pub parallel_tool_calls: bool,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<BetaResponseConversation>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.field("temperature", &self.temperature);
+        map.field("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.field("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.field("tools", &self.tools);
+        map.field("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.some("status", &self.status);
+        map.field("created_at", &self.created_at);
+        map.some("completed_at", &self.completed_at);
+        map.field("error", &self.error);
+        map.field("incomplete_details", &self.incomplete_details);
+        map.field("output", &self.output);
+        map.some("reasoning", &self.reasoning);
+        map.field("instructions", &self.instructions);
+        map.some("output_text", &self.output_text);
+        map.some("usage", &self.usage);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("moderation", &self.moderation);
+        map.field("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("conversation", &self.conversation);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -9995,10 +10697,9 @@ impl Empty for BetaResponse {
 }
 
 /// The `BetaResponseAudioDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseAudioDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioDelta,
@@ -10008,11 +10709,22 @@ pub struct BetaResponseAudioDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseAudioDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10107,18 +10819,27 @@ impl Empty for BetaResponseAudioDeltaEvent {
 }
 
 /// The `BetaResponseAudioDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseAudioDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseAudioDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10194,10 +10915,9 @@ impl Empty for BetaResponseAudioDoneEvent {
 }
 
 /// The `BetaResponseAudioTranscriptDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseAudioTranscriptDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDelta,
@@ -10207,11 +10927,22 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseAudioTranscriptDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10306,18 +11037,27 @@ impl Empty for BetaResponseAudioTranscriptDeltaEvent {
 }
 
 /// The `BetaResponseAudioTranscriptDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseAudioTranscriptDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseAudioTranscriptDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10393,10 +11133,9 @@ impl Empty for BetaResponseAudioTranscriptDoneEvent {
 }
 
 /// The `BetaResponseCodeInterpreterCallCodeDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
@@ -10410,11 +11149,24 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCodeInterpreterCallCodeDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10538,10 +11290,9 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
 }
 
 /// The `BetaResponseCodeInterpreterCallCodeDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
@@ -10554,8 +11305,21 @@ pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCodeInterpreterCallCodeDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("code", &self.code);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10669,10 +11433,9 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDoneEvent {
 }
 
 /// The `BetaResponseCodeInterpreterCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
@@ -10683,8 +11446,20 @@ pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCodeInterpreterCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10788,10 +11563,9 @@ impl Empty for BetaResponseCodeInterpreterCallCompletedEvent {
 }
 
 /// The `BetaResponseCodeInterpreterCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
@@ -10802,8 +11576,20 @@ pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCodeInterpreterCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -10907,10 +11693,9 @@ impl Empty for BetaResponseCodeInterpreterCallInProgressEvent {
 }
 
 /// The `BetaResponseCodeInterpreterCallInterpretingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
@@ -10921,8 +11706,20 @@ pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCodeInterpreterCallInterpretingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11026,10 +11823,9 @@ impl Empty for BetaResponseCodeInterpreterCallInterpretingEvent {
 }
 
 /// The `BetaResponseCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCompleted,
@@ -11038,8 +11834,19 @@ pub struct BetaResponseCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11124,10 +11931,9 @@ impl Empty for BetaResponseCompletedEvent {
 }
 
 /// The `BetaResponseContentPartAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseContentPartAddedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseContentPartAdded,
@@ -11142,8 +11948,22 @@ pub struct BetaResponseContentPartAddedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseContentPartAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11271,10 +12091,9 @@ impl Empty for BetaResponseContentPartAddedEvent {
 }
 
 /// The `BetaResponseContentPartDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseContentPartDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseContentPartDone,
@@ -11289,8 +12108,22 @@ pub struct BetaResponseContentPartDoneEvent {
     /// `part`, required.
     pub part: BetaOutputContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseContentPartDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11421,10 +12254,9 @@ impl Empty for BetaResponseContentPartDoneEvent {
 pub type BetaResponseConversation = ResponseConversation;
 
 /// The `BetaResponseCreatedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCreatedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCreated,
@@ -11433,8 +12265,19 @@ pub struct BetaResponseCreatedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCreatedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11519,10 +12362,9 @@ impl Empty for BetaResponseCreatedEvent {
 }
 
 /// The `BetaResponseCustomToolCallInputDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCustomToolCallInputDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDelta,
@@ -11536,11 +12378,24 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCustomToolCallInputDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11664,10 +12519,9 @@ impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
 }
 
 /// The `BetaResponseCustomToolCallInputDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseCustomToolCallInputDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDone,
@@ -11680,8 +12534,21 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
     /// `input`, required.
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseCustomToolCallInputDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11801,10 +12668,9 @@ pub type BetaResponseError = ResponseError;
 pub type BetaResponseErrorCode = ResponseErrorCode;
 
 /// The `BetaResponseErrorEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseErrorEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::Error,
@@ -11817,8 +12683,21 @@ pub struct BetaResponseErrorEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseErrorEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.field("param", &self.param);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -11928,10 +12807,9 @@ impl Empty for BetaResponseErrorEvent {
 }
 
 /// The `BetaResponseFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFailedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFailed,
@@ -11940,8 +12818,19 @@ pub struct BetaResponseFailedEvent {
     /// `response`, required.
     pub response: BetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12026,10 +12915,9 @@ impl Empty for BetaResponseFailedEvent {
 }
 
 /// The `BetaResponseFileSearchCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFileSearchCallCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallCompleted,
@@ -12040,8 +12928,20 @@ pub struct BetaResponseFileSearchCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFileSearchCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12145,10 +13045,9 @@ impl Empty for BetaResponseFileSearchCallCompletedEvent {
 }
 
 /// The `BetaResponseFileSearchCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFileSearchCallInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallInProgress,
@@ -12159,8 +13058,20 @@ pub struct BetaResponseFileSearchCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFileSearchCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12264,10 +13175,9 @@ impl Empty for BetaResponseFileSearchCallInProgressEvent {
 }
 
 /// The `BetaResponseFileSearchCallSearchingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFileSearchCallSearchingEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallSearching,
@@ -12278,8 +13188,20 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFileSearchCallSearchingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12392,10 +13314,9 @@ pub type BetaResponseFormatJsonSchemaSchema = ResponseFormatJsonSchemaSchema;
 pub type BetaResponseFormatText = ResponseFormatText;
 
 /// The `BetaResponseFunctionCallArgumentsDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
@@ -12409,11 +13330,24 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFunctionCallArgumentsDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12537,10 +13471,9 @@ impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
 }
 
 /// The `BetaResponseFunctionCallArgumentsDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
@@ -12555,8 +13488,22 @@ pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseFunctionCallArgumentsDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("name", &self.name);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12684,10 +13631,9 @@ impl Empty for BetaResponseFunctionCallArgumentsDoneEvent {
 }
 
 /// The `BetaResponseImageGenCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseImageGenCallCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallCompleted,
@@ -12698,8 +13644,20 @@ pub struct BetaResponseImageGenCallCompletedEvent {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseImageGenCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12803,10 +13761,9 @@ impl Empty for BetaResponseImageGenCallCompletedEvent {
 }
 
 /// The `BetaResponseImageGenCallGeneratingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseImageGenCallGeneratingEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallGenerating,
@@ -12817,8 +13774,20 @@ pub struct BetaResponseImageGenCallGeneratingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseImageGenCallGeneratingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -12922,10 +13891,9 @@ impl Empty for BetaResponseImageGenCallGeneratingEvent {
 }
 
 /// The `BetaResponseImageGenCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseImageGenCallInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallInProgress,
@@ -12936,8 +13904,20 @@ pub struct BetaResponseImageGenCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseImageGenCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13041,10 +14021,9 @@ impl Empty for BetaResponseImageGenCallInProgressEvent {
 }
 
 /// The `BetaResponseImageGenCallPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseImageGenCallPartialImageEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
@@ -13059,20 +14038,34 @@ pub struct BetaResponseImageGenCallPartialImageEvent {
     /// `partial_image_b64`, required.
     pub partial_image_b64: String,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `quality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<String>,
     /// `background`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
     /// `output_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseImageGenCallPartialImageEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.field("partial_image_b64", &self.partial_image_b64);
+        map.some("size", &self.size);
+        map.some("quality", &self.quality);
+        map.some("background", &self.background);
+        map.some("output_format", &self.output_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13244,10 +14237,9 @@ impl Empty for BetaResponseImageGenCallPartialImageEvent {
 }
 
 /// The `BetaResponseInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseInProgress,
@@ -13256,8 +14248,19 @@ pub struct BetaResponseInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13345,10 +14348,9 @@ impl Empty for BetaResponseInProgressEvent {
 pub type BetaResponseIncompleteDetails = ResponseIncompleteDetails;
 
 /// The `BetaResponseIncompleteEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseIncompleteEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseIncomplete,
@@ -13357,8 +14359,19 @@ pub struct BetaResponseIncompleteEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseIncompleteEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13443,7 +14456,7 @@ impl Empty for BetaResponseIncompleteEvent {
 }
 
 /// The `BetaResponseInjectCreatedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseInjectCreatedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseInjectCreated,
@@ -13452,11 +14465,21 @@ pub struct BetaResponseInjectCreatedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseInjectCreatedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13546,7 +14569,7 @@ impl Empty for BetaResponseInjectCreatedEvent {
 }
 
 /// The `BetaResponseInjectEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseInjectEvent {
     /// `type`, required.
     pub r#type: consts::ResponseInject,
@@ -13556,8 +14579,18 @@ pub struct BetaResponseInjectEvent {
     /// Constraints: at most 16384 items.
     pub input: Vec<BetaInputItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseInjectEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13633,7 +14666,7 @@ impl Empty for BetaResponseInjectEvent {
 }
 
 /// The `BetaResponseInjectFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseInjectFailedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseInjectFailed,
@@ -13646,11 +14679,23 @@ pub struct BetaResponseInjectFailedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseInjectFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response_id", &self.response_id);
+        map.field("input", &self.input);
+        map.field("error", &self.error);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13764,15 +14809,24 @@ impl Empty for BetaResponseInjectFailedEvent {
 }
 
 /// Inline schema in `BetaResponseInjectFailedEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseInjectFailedEventError {
     /// `code`, required.
     pub code: BetaResponseInjectFailedEventErrorCode,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseInjectFailedEventError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13861,7 +14915,7 @@ impl From<&str> for BetaResponseInstructions {
 }
 
 /// The `BetaResponseItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseItemList {
     /// `object`, required.
     pub object: consts::List,
@@ -13874,8 +14928,20 @@ pub struct BetaResponseItemList {
     /// `last_id`, required.
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseItemList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -13968,10 +15034,9 @@ impl Empty for BetaResponseItemList {
 pub type BetaResponseLogProb = ResponseLogProb;
 
 /// The `BetaResponseMCPCallArgumentsDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPCallArgumentsDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
@@ -13985,11 +15050,24 @@ pub struct BetaResponseMCPCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPCallArgumentsDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14113,10 +15191,9 @@ impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
 }
 
 /// The `BetaResponseMCPCallArgumentsDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPCallArgumentsDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDone,
@@ -14129,8 +15206,21 @@ pub struct BetaResponseMCPCallArgumentsDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPCallArgumentsDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("arguments", &self.arguments);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14248,10 +15338,9 @@ impl Empty for BetaResponseMCPCallArgumentsDoneEvent {
 }
 
 /// The `BetaResponseMCPCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPCallCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallCompleted,
@@ -14262,8 +15351,20 @@ pub struct BetaResponseMCPCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14367,10 +15468,9 @@ impl Empty for BetaResponseMCPCallCompletedEvent {
 }
 
 /// The `BetaResponseMCPCallFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPCallFailedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallFailed,
@@ -14381,8 +15481,20 @@ pub struct BetaResponseMCPCallFailedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPCallFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14486,10 +15598,9 @@ impl Empty for BetaResponseMCPCallFailedEvent {
 }
 
 /// The `BetaResponseMCPCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPCallInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallInProgress,
@@ -14500,8 +15611,20 @@ pub struct BetaResponseMCPCallInProgressEvent {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14605,10 +15728,9 @@ impl Empty for BetaResponseMCPCallInProgressEvent {
 }
 
 /// The `BetaResponseMCPListToolsCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPListToolsCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsCompleted,
@@ -14619,8 +15741,20 @@ pub struct BetaResponseMCPListToolsCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPListToolsCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14724,10 +15858,9 @@ impl Empty for BetaResponseMCPListToolsCompletedEvent {
 }
 
 /// The `BetaResponseMCPListToolsFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPListToolsFailedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsFailed,
@@ -14738,8 +15871,20 @@ pub struct BetaResponseMCPListToolsFailedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPListToolsFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14843,10 +15988,9 @@ impl Empty for BetaResponseMCPListToolsFailedEvent {
 }
 
 /// The `BetaResponseMCPListToolsInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseMCPListToolsInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsInProgress,
@@ -14857,8 +16001,20 @@ pub struct BetaResponseMCPListToolsInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseMCPListToolsInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -14962,10 +16118,9 @@ impl Empty for BetaResponseMCPListToolsInProgressEvent {
 }
 
 /// The `BetaResponseOutputItemAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseOutputItemAddedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemAdded,
@@ -14976,8 +16131,20 @@ pub struct BetaResponseOutputItemAddedEvent {
     /// `item`, required.
     pub item: BetaOutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseOutputItemAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15076,10 +16243,9 @@ impl Empty for BetaResponseOutputItemAddedEvent {
 }
 
 /// The `BetaResponseOutputItemDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseOutputItemDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemDone,
@@ -15090,8 +16256,20 @@ pub struct BetaResponseOutputItemDoneEvent {
     /// `item`, required.
     pub item: BetaOutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseOutputItemDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15190,10 +16368,9 @@ impl Empty for BetaResponseOutputItemDoneEvent {
 }
 
 /// The `BetaResponseOutputTextAnnotationAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseOutputTextAnnotationAddedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
@@ -15210,8 +16387,23 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     /// `annotation`, required, nullable.
     pub annotation: Option<BetaAnnotation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseOutputTextAnnotationAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("annotation_index", &self.annotation_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("annotation", &self.annotation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15359,10 +16551,9 @@ pub type BetaResponsePromptVariables = ResponsePromptVariables;
 pub type BetaResponseProperties = ResponseProperties;
 
 /// The `BetaResponseQueuedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseQueuedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseQueued,
@@ -15371,8 +16562,19 @@ pub struct BetaResponseQueuedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseQueuedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15457,10 +16659,9 @@ impl Empty for BetaResponseQueuedEvent {
 }
 
 /// The `BetaResponseReasoningSummaryPartAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartAddedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
@@ -15475,8 +16676,22 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
     /// `part`, required.
     pub part: BetaResponseReasoningSummaryPartAddedEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningSummaryPartAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15608,10 +16823,9 @@ pub type BetaResponseReasoningSummaryPartAddedEventPart =
     ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `BetaResponseReasoningSummaryPartDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartDone,
@@ -15622,15 +16836,29 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
     pub part: BetaResponseReasoningSummaryPartDoneEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningSummaryPartDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.some("status", &self.status);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15771,10 +16999,9 @@ impl Empty for BetaResponseReasoningSummaryPartDoneEvent {
 pub type BetaResponseReasoningSummaryPartDoneEventPart = ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `BetaResponseReasoningSummaryTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
@@ -15790,11 +17017,25 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningSummaryTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -15932,10 +17173,9 @@ impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
 }
 
 /// The `BetaResponseReasoningSummaryTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningSummaryTextDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDone,
@@ -15950,8 +17190,22 @@ pub struct BetaResponseReasoningSummaryTextDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningSummaryTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16079,10 +17333,9 @@ impl Empty for BetaResponseReasoningSummaryTextDoneEvent {
 }
 
 /// The `BetaResponseReasoningTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningTextDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDelta,
@@ -16098,11 +17351,25 @@ pub struct BetaResponseReasoningTextDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16240,10 +17507,9 @@ impl Empty for BetaResponseReasoningTextDeltaEvent {
 }
 
 /// The `BetaResponseReasoningTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseReasoningTextDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDone,
@@ -16258,8 +17524,22 @@ pub struct BetaResponseReasoningTextDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseReasoningTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16387,10 +17667,9 @@ impl Empty for BetaResponseReasoningTextDoneEvent {
 }
 
 /// The `BetaResponseRefusalDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseRefusalDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDelta,
@@ -16406,11 +17685,25 @@ pub struct BetaResponseRefusalDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseRefusalDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16548,10 +17841,9 @@ impl Empty for BetaResponseRefusalDeltaEvent {
 }
 
 /// The `BetaResponseRefusalDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseRefusalDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDone,
@@ -16566,8 +17858,22 @@ pub struct BetaResponseRefusalDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseRefusalDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("refusal", &self.refusal);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16695,7 +18001,7 @@ impl Empty for BetaResponseRefusalDoneEvent {
 }
 
 /// The `BetaResponseShellCallCommandAddedStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.added"`.
@@ -16703,7 +18009,6 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -16712,8 +18017,21 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     /// `command`, required.
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseShellCallCommandAddedStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16831,7 +18149,7 @@ impl Empty for BetaResponseShellCallCommandAddedStreamingEvent {
 }
 
 /// The `BetaResponseShellCallCommandDeltaStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.delta"`.
@@ -16839,7 +18157,6 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -16848,11 +18165,24 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseShellCallCommandDeltaStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -16980,7 +18310,7 @@ impl Empty for BetaResponseShellCallCommandDeltaStreamingEvent {
 }
 
 /// The `BetaResponseShellCallCommandDoneStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.done"`.
@@ -16988,7 +18318,6 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -16997,8 +18326,21 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     /// `command`, required.
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseShellCallCommandDoneStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17116,7 +18458,7 @@ impl Empty for BetaResponseShellCallCommandDoneStreamingEvent {
 }
 
 /// The `BetaResponseShellCallOutputContentDeltaStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.delta"`.
@@ -17124,7 +18466,6 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
     pub item_id: String,
@@ -17136,11 +18477,25 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     pub delta: BetaShellCallOutputDelta,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseShellCallOutputContentDeltaStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17279,7 +18634,7 @@ impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
 }
 
 /// The `BetaResponseShellCallOutputContentDoneStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.done"`.
@@ -17287,7 +18642,6 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
     pub item_id: String,
@@ -17298,8 +18652,22 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     /// `output`, required.
     pub output: Vec<BetaFunctionShellCallOutputContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseShellCallOutputContentDoneStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17556,10 +18924,9 @@ ResponseCustomToolCallInputDone(BetaResponseCustomToolCallInputDoneEvent) = "res
 pub type BetaResponseStreamOptions = ResponseStreamOptions;
 
 /// The `BetaResponseTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseTextDeltaEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDelta,
@@ -17577,11 +18944,26 @@ pub struct BetaResponseTextDeltaEvent {
     pub logprobs: Vec<BetaResponseLogProb>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17729,10 +19111,9 @@ impl Empty for BetaResponseTextDeltaEvent {
 }
 
 /// The `BetaResponseTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseTextDoneEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDone,
@@ -17749,8 +19130,23 @@ pub struct BetaResponseTextDoneEvent {
     /// `logprobs`, required.
     pub logprobs: Vec<BetaResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -17894,10 +19290,9 @@ pub type BetaResponseTextParam = ResponseTextParam;
 pub type BetaResponseUsage = ResponseUsage;
 
 /// The `BetaResponseWebSearchCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseWebSearchCallCompletedEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallCompleted,
@@ -17908,8 +19303,20 @@ pub struct BetaResponseWebSearchCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseWebSearchCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18013,10 +19420,9 @@ impl Empty for BetaResponseWebSearchCallCompletedEvent {
 }
 
 /// The `BetaResponseWebSearchCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseWebSearchCallInProgressEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallInProgress,
@@ -18027,8 +19433,20 @@ pub struct BetaResponseWebSearchCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseWebSearchCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18132,10 +19550,9 @@ impl Empty for BetaResponseWebSearchCallInProgressEvent {
 }
 
 /// The `BetaResponseWebSearchCallSearchingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseWebSearchCallSearchingEvent {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallSearching,
@@ -18146,8 +19563,20 @@ pub struct BetaResponseWebSearchCallSearchingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseWebSearchCallSearchingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18251,27 +19680,36 @@ impl Empty for BetaResponseWebSearchCallSearchingEvent {
 }
 
 /// The `BetaResponseWsError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponseWsError {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::Error,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `sequence_number`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence_number: Option<i64>,
     /// `error`, required.
     pub error: BetaErrorPayload,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponseWsError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.some("sequence_number", &self.sequence_number);
+        map.field("error", &self.error);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -18387,117 +19825,125 @@ ResponseInject(BetaResponseInjectEvent) = "response.inject",
 }
 
 /// The `BetaResponsesClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaResponsesClientEventResponseCreate {
     /// `type`, required.
     pub r#type: consts::ResponseCreate,
     /// `stream_id`, optional.
     /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BetaMetadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<BetaModelIdsResponses>,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<BetaToolsArray>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<BetaToolChoiceParam>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<BetaPrompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<BetaServiceTierResponses>,
     /// `truncation`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaInputParam>,
     /// `include`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<BetaIncludeEnum>>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `store`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<BetaModerationParam>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<BetaResponseStreamOptions>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<BetaConversationParam>,
     /// `context_management`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_management: Option<Vec<BetaContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     /// `multi_agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_agent: Option<BetaMultiAgentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesClientEventResponseCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("stream_id", &self.stream_id);
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.some("reasoning", &self.reasoning);
+        map.some("input", &self.input);
+        map.some("include", &self.include);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("store", &self.store);
+        map.some("instructions", &self.instructions);
+        map.some("moderation", &self.moderation);
+        map.some("stream", &self.stream);
+        map.some("stream_options", &self.stream_options);
+        map.some("conversation", &self.conversation);
+        map.some("context_management", &self.context_management);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.some("multi_agent", &self.multi_agent);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19006,10 +20452,9 @@ ResponseInjectFailed(BetaResponseInjectFailedEvent) = "response.inject.failed",
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseAudioDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioDelta,
@@ -19018,15 +20463,26 @@ pub struct BetaResponsesServerEventResponseAudioDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseAudioDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19136,21 +20592,30 @@ impl Empty for BetaResponsesServerEventResponseAudioDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseAudioDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseAudioDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19235,10 +20700,9 @@ impl Empty for BetaResponsesServerEventResponseAudioDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDelta,
@@ -19247,15 +20711,26 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseAudioTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19366,21 +20841,30 @@ impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseAudioTranscriptDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseAudioTranscriptDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19465,10 +20949,9 @@ impl Empty for BetaResponsesServerEventResponseAudioTranscriptDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
@@ -19481,15 +20964,28 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19626,10 +21122,9 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
@@ -19642,11 +21137,24 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("code", &self.code);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19773,10 +21281,9 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
@@ -19787,11 +21294,23 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -19908,10 +21427,9 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
@@ -19922,11 +21440,23 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20043,10 +21573,9 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
@@ -20057,11 +21586,23 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20178,10 +21719,9 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCompleted,
@@ -20190,11 +21730,22 @@ pub struct BetaResponsesServerEventResponseCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20289,10 +21840,9 @@ impl Empty for BetaResponsesServerEventResponseCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseContentPartAdded {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseContentPartAdded,
@@ -20307,11 +21857,25 @@ pub struct BetaResponsesServerEventResponseContentPartAdded {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseContentPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20449,10 +22013,9 @@ impl Empty for BetaResponsesServerEventResponseContentPartAdded {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseContentPartDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseContentPartDone,
@@ -20467,11 +22030,25 @@ pub struct BetaResponsesServerEventResponseContentPartDone {
     /// `part`, required.
     pub part: BetaOutputContent,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseContentPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20609,10 +22186,9 @@ impl Empty for BetaResponsesServerEventResponseContentPartDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCreated {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCreated,
@@ -20621,11 +22197,22 @@ pub struct BetaResponsesServerEventResponseCreated {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20720,10 +22307,9 @@ impl Empty for BetaResponsesServerEventResponseCreated {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDelta,
@@ -20736,15 +22322,28 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCustomToolCallInputDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -20879,10 +22478,9 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseCustomToolCallInputDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDone,
@@ -20895,11 +22493,24 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDone {
     /// `input`, required.
     pub input: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseCustomToolCallInputDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("input", &self.input);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21024,10 +22635,9 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFailed {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFailed,
@@ -21036,11 +22646,22 @@ pub struct BetaResponsesServerEventResponseFailed {
     /// `response`, required.
     pub response: BetaResponse,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("response", &self.response);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21135,10 +22756,9 @@ impl Empty for BetaResponsesServerEventResponseFailed {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFileSearchCallCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallCompleted,
@@ -21149,11 +22769,23 @@ pub struct BetaResponsesServerEventResponseFileSearchCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFileSearchCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21268,10 +22900,9 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFileSearchCallInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallInProgress,
@@ -21282,11 +22913,23 @@ pub struct BetaResponsesServerEventResponseFileSearchCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFileSearchCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21401,10 +23044,9 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFileSearchCallSearching {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallSearching,
@@ -21415,11 +23057,23 @@ pub struct BetaResponsesServerEventResponseFileSearchCallSearching {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFileSearchCallSearching {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21534,10 +23188,9 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallSearching {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
@@ -21550,15 +23203,28 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21693,10 +23359,9 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
@@ -21711,11 +23376,25 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("name", &self.name);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("arguments", &self.arguments);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21854,10 +23533,9 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseImageGenerationCallCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallCompleted,
@@ -21868,11 +23546,23 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseImageGenerationCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -21989,10 +23679,9 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseImageGenerationCallGenerating {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallGenerating,
@@ -22003,11 +23692,23 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallGenerating {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseImageGenerationCallGenerating {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22124,10 +23825,9 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallGenerating {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseImageGenerationCallInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallInProgress,
@@ -22138,11 +23838,23 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseImageGenerationCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22259,10 +23971,9 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseImageGenerationCallPartialImage {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
@@ -22277,23 +23988,37 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallPartialImage {
     /// `partial_image_b64`, required.
     pub partial_image_b64: String,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `quality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<String>,
     /// `background`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
     /// `output_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<String>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.field("partial_image_b64", &self.partial_image_b64);
+        map.some("size", &self.size);
+        map.some("quality", &self.quality);
+        map.some("background", &self.background);
+        map.some("output_format", &self.output_format);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22478,10 +24203,9 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseInProgress,
@@ -22490,11 +24214,22 @@ pub struct BetaResponsesServerEventResponseInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22589,10 +24324,9 @@ impl Empty for BetaResponsesServerEventResponseInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseIncomplete {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseIncomplete,
@@ -22601,11 +24335,22 @@ pub struct BetaResponsesServerEventResponseIncomplete {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseIncomplete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22700,10 +24445,9 @@ impl Empty for BetaResponsesServerEventResponseIncomplete {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
@@ -22716,15 +24460,28 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -22859,10 +24616,9 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpCallArgumentsDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDone,
@@ -22875,11 +24631,24 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("arguments", &self.arguments);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23008,10 +24777,9 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpCallCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallCompleted,
@@ -23022,11 +24790,23 @@ pub struct BetaResponsesServerEventResponseMcpCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23140,10 +24920,9 @@ impl Empty for BetaResponsesServerEventResponseMcpCallCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpCallFailed {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallFailed,
@@ -23154,11 +24933,23 @@ pub struct BetaResponsesServerEventResponseMcpCallFailed {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpCallFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23272,10 +25063,9 @@ impl Empty for BetaResponsesServerEventResponseMcpCallFailed {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpCallInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallInProgress,
@@ -23286,11 +25076,23 @@ pub struct BetaResponsesServerEventResponseMcpCallInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23404,10 +25206,9 @@ impl Empty for BetaResponsesServerEventResponseMcpCallInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpListToolsCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsCompleted,
@@ -23418,11 +25219,23 @@ pub struct BetaResponsesServerEventResponseMcpListToolsCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpListToolsCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23537,10 +25350,9 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpListToolsFailed {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsFailed,
@@ -23551,11 +25363,23 @@ pub struct BetaResponsesServerEventResponseMcpListToolsFailed {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpListToolsFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23669,10 +25493,9 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsFailed {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseMcpListToolsInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsInProgress,
@@ -23683,11 +25506,23 @@ pub struct BetaResponsesServerEventResponseMcpListToolsInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseMcpListToolsInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23802,10 +25637,9 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseOutputItemAdded {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemAdded,
@@ -23816,11 +25650,23 @@ pub struct BetaResponsesServerEventResponseOutputItemAdded {
     /// `item`, required.
     pub item: BetaOutputItem,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseOutputItemAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -23934,10 +25780,9 @@ impl Empty for BetaResponsesServerEventResponseOutputItemAdded {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseOutputItemDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemDone,
@@ -23948,11 +25793,23 @@ pub struct BetaResponsesServerEventResponseOutputItemDone {
     /// `item`, required.
     pub item: BetaOutputItem,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseOutputItemDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24066,10 +25923,9 @@ impl Empty for BetaResponsesServerEventResponseOutputItemDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseOutputTextAnnotationAdded {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
@@ -24086,11 +25942,26 @@ pub struct BetaResponsesServerEventResponseOutputTextAnnotationAdded {
     /// `annotation`, required, nullable.
     pub annotation: Option<BetaAnnotation>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("annotation_index", &self.annotation_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("annotation", &self.annotation);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24243,10 +26114,9 @@ impl Empty for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseOutputTextDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDelta,
@@ -24263,15 +26133,30 @@ pub struct BetaResponsesServerEventResponseOutputTextDelta {
     /// `logprobs`, required.
     pub logprobs: Vec<BetaResponseLogProb>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseOutputTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24429,10 +26314,9 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseOutputTextDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDone,
@@ -24449,11 +26333,26 @@ pub struct BetaResponsesServerEventResponseOutputTextDone {
     /// `logprobs`, required.
     pub logprobs: Vec<BetaResponseLogProb>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseOutputTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24601,10 +26500,9 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseQueued {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseQueued,
@@ -24613,11 +26511,22 @@ pub struct BetaResponsesServerEventResponseQueued {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseQueued {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24712,10 +26621,9 @@ impl Empty for BetaResponsesServerEventResponseQueued {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
@@ -24730,11 +26638,25 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
     /// `part`, required.
     pub part: BetaResponsesServerEventResponseReasoningSummaryPartAddedPart,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningSummaryPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -24879,10 +26801,9 @@ pub type BetaResponsesServerEventResponseReasoningSummaryPartAddedPart =
     ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartDone,
@@ -24893,18 +26814,32 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
     pub part: BetaResponsesServerEventResponseReasoningSummaryPartDonePart,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningSummaryPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.some("status", &self.status);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25059,10 +26994,9 @@ pub type BetaResponsesServerEventResponseReasoningSummaryPartDonePart =
     ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
@@ -25077,15 +27011,29 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25234,10 +27182,9 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningSummaryTextDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDone,
@@ -25252,11 +27199,25 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningSummaryTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25395,10 +27356,9 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningTextDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDelta,
@@ -25413,15 +27373,29 @@ pub struct BetaResponsesServerEventResponseReasoningTextDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25569,10 +27543,9 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseReasoningTextDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDone,
@@ -25587,11 +27560,25 @@ pub struct BetaResponsesServerEventResponseReasoningTextDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseReasoningTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25729,10 +27716,9 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseRefusalDelta {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDelta,
@@ -25747,15 +27733,29 @@ pub struct BetaResponsesServerEventResponseRefusalDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseRefusalDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -25903,10 +27903,9 @@ impl Empty for BetaResponsesServerEventResponseRefusalDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseRefusalDone {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDone,
@@ -25921,11 +27920,25 @@ pub struct BetaResponsesServerEventResponseRefusalDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseRefusalDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("refusal", &self.refusal);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26063,7 +28076,7 @@ impl Empty for BetaResponsesServerEventResponseRefusalDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
     /// `type`, required.
     /// Default: `"response.shell_call_command.added"`.
@@ -26071,7 +28084,6 @@ pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -26080,11 +28092,24 @@ pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
     /// `command`, required.
     pub command: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseShellCallCommandAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26213,7 +28238,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandAdded {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
     /// `type`, required.
     /// Default: `"response.shell_call_command.delta"`.
@@ -26221,7 +28246,6 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -26230,14 +28254,27 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseShellCallCommandDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26376,7 +28413,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseShellCallCommandDone {
     /// `type`, required.
     /// Default: `"response.shell_call_command.done"`.
@@ -26384,7 +28421,6 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
     pub output_index: i64,
@@ -26393,11 +28429,24 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDone {
     /// `command`, required.
     pub command: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseShellCallCommandDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26526,7 +28575,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.delta"`.
@@ -26534,7 +28583,6 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
     pub item_id: String,
@@ -26545,15 +28593,29 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     /// `delta`, required.
     pub delta: BetaShellCallOutputDelta,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseShellCallOutputContentDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26704,7 +28766,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.done"`.
@@ -26712,7 +28774,6 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
     pub item_id: String,
@@ -26723,11 +28784,25 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
     /// `output`, required.
     pub output: Vec<BetaFunctionShellCallOutputContent>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseShellCallOutputContentDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("agent", &self.agent);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("output", &self.output);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26866,10 +28941,9 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDone {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseWebSearchCallCompleted {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallCompleted,
@@ -26880,11 +28954,23 @@ pub struct BetaResponsesServerEventResponseWebSearchCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseWebSearchCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -26999,10 +29085,9 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallCompleted {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseWebSearchCallInProgress {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallInProgress,
@@ -27013,11 +29098,23 @@ pub struct BetaResponsesServerEventResponseWebSearchCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseWebSearchCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27132,10 +29229,9 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallInProgress {
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallSearching,
@@ -27146,11 +29242,23 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesServerEventResponseWebSearchCallSearching {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27265,14 +29373,21 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallSearching {
 }
 
 /// The `BetaResponsesWebSocketStreamEvent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaResponsesWebSocketStreamEvent {
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaResponsesWebSocketStreamEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27367,48 +29482,55 @@ pub type BetaTextResponseFormatConfiguration = TextResponseFormatConfiguration;
 pub type BetaTextResponseFormatJsonSchema = TextResponseFormatJsonSchema;
 
 /// The `BetaTokenCountsBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BetaTokenCountsBody {
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `input`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaTokenCountsBodyInput>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `tools`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<BetaTool>>,
     /// `text`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<BetaResponseTextParam>>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
     /// `truncation`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<BetaTruncationEnum>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `personality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub personality: Option<BetaPersonalityEnum>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<BetaConversationParam>,
     /// `tool_choice`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<BetaToolChoiceParam>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaTokenCountsBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("input", &self.input);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("tools", &self.tools);
+        map.some("text", &self.text);
+        map.some("reasoning", &self.reasoning);
+        map.some("truncation", &self.truncation);
+        map.some("instructions", &self.instructions);
+        map.some("personality", &self.personality);
+        map.some("conversation", &self.conversation);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27619,10 +29741,9 @@ pub type BetaToolChoiceParam = ToolChoiceParam;
 pub type BetaToolChoiceTypes = ToolChoiceTypes;
 
 /// The `BetaToolSearchCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaToolSearchCall {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
@@ -27638,11 +29759,25 @@ pub struct BetaToolSearchCall {
     /// `status`, required.
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaToolSearchCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("execution", &self.execution);
+        map.field("arguments", &self.arguments);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27776,31 +29911,40 @@ impl Empty for BetaToolSearchCall {
 }
 
 /// The `BetaToolSearchCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaToolSearchCallItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
     pub r#type: consts::ToolSearchCall,
     /// `execution`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<BetaToolSearchExecutionType>,
     /// `arguments`, required.
     pub arguments: BetaEmptyModelParam,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaToolSearchCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.some("execution", &self.execution);
+        map.field("arguments", &self.arguments);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -27923,10 +30067,9 @@ impl Empty for BetaToolSearchCallItemParam {
 pub type BetaToolSearchExecutionType = ToolSearchExecutionType;
 
 /// The `BetaToolSearchOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaToolSearchOutput {
     /// `agent`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
@@ -27942,11 +30085,25 @@ pub struct BetaToolSearchOutput {
     /// `status`, required.
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaToolSearchOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("execution", &self.execution);
+        map.field("tools", &self.tools);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28076,31 +30233,40 @@ impl Empty for BetaToolSearchOutput {
 }
 
 /// The `BetaToolSearchOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaToolSearchOutputItemParam {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
     pub r#type: consts::ToolSearchOutput,
     /// `execution`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<BetaToolSearchExecutionType>,
     /// `tools`, required.
     pub tools: Vec<BetaTool>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaToolSearchOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.some("execution", &self.execution);
+        map.field("tools", &self.tools);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28264,10 +30430,9 @@ pub type BetaWebSearchPreviewTool = WebSearchPreviewTool;
 pub type BetaWebSearchTool = WebSearchTool;
 
 /// The `BetaWebSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BetaWebSearchToolCall {
     /// `agent`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
     pub id: String,
@@ -28278,8 +30443,20 @@ pub struct BetaWebSearchToolCall {
     /// `action`, required.
     pub action: BetaWebSearchToolCallAction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for BetaWebSearchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("agent", &self.agent);
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("action", &self.action);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28384,14 +30561,21 @@ FindInPage(BetaWebSearchActionFind) = "find_in_page",
 pub type BetaWebSearchToolCallStatus = WebSearchToolCallStatus;
 
 /// The `CancelResponseParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CancelResponseParams {
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CancelResponseParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28441,7 +30625,7 @@ impl Empty for CancelResponseParams {
 }
 
 /// The `CompactResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompactResource {
     /// `id`, required.
     pub id: String,
@@ -28455,8 +30639,20 @@ pub struct CompactResource {
     /// `usage`, required.
     pub usage: ResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CompactResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("output", &self.output);
+        map.field("created_at", &self.created_at);
+        map.field("usage", &self.usage);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28550,34 +30746,42 @@ impl Empty for CompactResource {
 }
 
 /// The `CompactResponseMethodPublicBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompactResponseMethodPublicBody {
     /// `model`, required, nullable.
     pub model: Option<ModelIdsCompaction>,
     /// `input`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<CompactResponseMethodPublicBodyInput>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTierEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CompactResponseMethodPublicBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.some("input", &self.input);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("instructions", &self.instructions);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("service_tier", &self.service_tier);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28715,14 +30919,21 @@ impl From<&str> for CompactResponseMethodPublicBodyInput {
 }
 
 /// The `CompactconversationParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompactconversationParams {
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CompactconversationParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28772,16 +30983,24 @@ impl Empty for CompactconversationParams {
 }
 
 /// The `ContextManagementParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContextManagementParam {
     /// `type`, required.
     pub r#type: String,
     /// `compact_threshold`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub compact_threshold: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ContextManagementParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("compact_threshold", &self.compact_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28861,13 +31080,21 @@ impl From<&str> for ConversationParam {
 }
 
 /// The `ConversationParam-2` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConversationParam2 {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ConversationParam2 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -28921,108 +31148,115 @@ impl Empty for ConversationParam2 {
 }
 
 /// The `CreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateResponse {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelIdsResponses>,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoiceParam>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTierResponses>,
     /// `truncation`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<InputParam>,
     /// `include`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `store`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationParam>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ResponseStreamOptions>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ConversationParam>,
     /// `context_management`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_management: Option<Vec<ContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.some("reasoning", &self.reasoning);
+        map.some("input", &self.input);
+        map.some("include", &self.include);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("store", &self.store);
+        map.some("instructions", &self.instructions);
+        map.some("moderation", &self.moderation);
+        map.some("stream", &self.stream);
+        map.some("stream_options", &self.stream_options);
+        map.some("conversation", &self.conversation);
+        map.some("context_management", &self.context_management);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29374,14 +31608,21 @@ impl Empty for CreateResponse {
 }
 
 /// The `CreateResponseParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateResponseParams {
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateResponseParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29431,7 +31672,7 @@ impl Empty for CreateResponseParams {
 }
 
 /// The `CustomToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolCallOutputResource {
     /// `type`, required.
     pub r#type: consts::CustomToolCallOutput,
@@ -29440,18 +31681,30 @@ pub struct CustomToolCallOutputResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
     pub output: CustomToolCallOutputResourceOutput,
     /// `status`, required.
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29583,7 +31836,7 @@ impl From<&str> for CustomToolCallOutputResourceOutput {
 }
 
 /// The `CustomToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolCallResource {
     /// `type`, required.
     pub r#type: consts::CustomToolCall,
@@ -29592,10 +31845,8 @@ pub struct CustomToolCallResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
@@ -29604,11 +31855,26 @@ pub struct CustomToolCallResource {
     /// `status`, required.
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CustomToolCallResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29744,14 +32010,21 @@ impl Empty for CustomToolCallResource {
 }
 
 /// The `DeleteResponseParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeleteResponseParams {
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteResponseParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29801,7 +32074,7 @@ impl Empty for DeleteResponseParams {
 }
 
 /// The `ErrorPayload` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorPayload {
     /// `type`, required.
     pub r#type: String,
@@ -29812,11 +32085,22 @@ pub struct ErrorPayload {
     /// `param`, required, nullable.
     pub param: Option<String>,
     /// `headers`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ErrorPayload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.field("param", &self.param);
+        map.some("headers", &self.headers);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -29907,23 +32191,30 @@ impl Empty for ErrorPayload {
 }
 
 /// The `GetResponseParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetResponseParams {
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// `stream`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `starting_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub starting_after: Option<i64>,
     /// `include_obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetResponseParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include", &self.include);
+        map.some("stream", &self.stream);
+        map.some("starting_after", &self.starting_after);
+        map.some("include_obfuscation", &self.include_obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30001,14 +32292,21 @@ impl Empty for GetResponseParams {
 }
 
 /// The `GetinputtokencountsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetinputtokencountsParams {
     /// `openai-beta`, optional.
-    #[serde(rename = "openai-beta", skip_serializing_if = "Option::is_none")]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for GetinputtokencountsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("openai-beta", &self.openai_beta);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30058,22 +32356,33 @@ impl Empty for GetinputtokencountsParams {
 }
 
 /// The `InputMessageResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputMessageResource {
     /// `type`, required.
     pub r#type: consts::Message,
     /// `role`, required.
     pub role: InputMessageResourceRole,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: InputMessageContentList,
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for InputMessageResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.some("status", &self.status);
+        map.field("content", &self.content);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30308,24 +32617,31 @@ MCPToolCall(MCPToolCall),
 }
 
 /// The `ListInputItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListInputItemsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `include`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListInputItemsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("include", &self.include);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30656,15 +32972,24 @@ Gpt56Cyber = "gpt-5.6-cyber",
 }
 
 /// The `Moderation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Moderation {
     /// `input`, required.
     pub input: ModerationInput,
     /// `output`, required.
     pub output: ModerationOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Moderation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input", &self.input);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30727,7 +33052,7 @@ impl Empty for Moderation {
 }
 
 /// The `ModerationErrorBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModerationErrorBody {
     /// `type`, required.
     /// Default: `"error"`.
@@ -30737,8 +33062,18 @@ pub struct ModerationErrorBody {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ModerationErrorBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30902,15 +33237,24 @@ Pragmatic = "pragmatic",
 }
 
 /// The `PromptCacheOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PromptCacheOptions {
     /// `ttl`, required.
     pub ttl: PromptCacheTTLEnum,
     /// `mode`, required.
     pub mode: PromptCacheModeEnum,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for PromptCacheOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("ttl", &self.ttl);
+        map.field("mode", &self.mode);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -30973,26 +33317,33 @@ impl Empty for PromptCacheOptions {
 }
 
 /// The `Reasoning` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reasoning {
     /// `mode`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<ReasoningModeEnum>,
     /// `effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
     /// `summary`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<ReasoningSummary>,
     /// `context`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<ReasoningContext>,
     /// `generate_summary`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub generate_summary: Option<ReasoningGenerateSummary>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Reasoning {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("mode", &self.mode);
+        map.some("effort", &self.effort);
+        map.some("summary", &self.summary);
+        map.some("context", &self.context);
+        map.some("generate_summary", &self.generate_summary);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31126,12 +33477,11 @@ Detailed = "detailed",
 }
 
 /// The `Response` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, required, nullable.
     pub temperature: Option<f64>,
@@ -31139,56 +33489,43 @@ pub struct Response {
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, required.
     pub model: ModelIdsResponses,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, required.
     pub tools: ToolsArray,
     /// `tool_choice`, required.
     pub tool_choice: ToolChoiceParam,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTierResponses>,
     /// `truncation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `id`, required.
     pub id: String,
     /// `object`, required.
     pub object: consts::Response,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ResponseStatus>,
     /// `created_at`, required.
     pub created_at: f64,
     /// `completed_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<f64>,
     /// `error`, required, nullable.
     pub error: Option<ResponseError>,
@@ -31197,34 +33534,69 @@ pub struct Response {
     /// `output`, required.
     pub output: Vec<OutputItem>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
     /// `instructions`, required, nullable.
     pub instructions: Option<ResponseInstructions>,
     /// `output_text`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_text: Option<String>,
     /// `usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<ResponseUsage>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptions>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Box<Moderation>>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
     pub parallel_tool_calls: bool,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ResponseConversation>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.field("temperature", &self.temperature);
+        map.field("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.field("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.field("tools", &self.tools);
+        map.field("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.some("status", &self.status);
+        map.field("created_at", &self.created_at);
+        map.some("completed_at", &self.completed_at);
+        map.field("error", &self.error);
+        map.field("incomplete_details", &self.incomplete_details);
+        map.field("output", &self.output);
+        map.some("reasoning", &self.reasoning);
+        map.field("instructions", &self.instructions);
+        map.some("output_text", &self.output_text);
+        map.some("usage", &self.usage);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("moderation", &self.moderation);
+        map.field("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("conversation", &self.conversation);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31632,7 +34004,7 @@ impl Empty for Response {
 }
 
 /// The `ResponseAudioDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseAudioDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseAudioDelta,
@@ -31642,11 +34014,21 @@ pub struct ResponseAudioDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseAudioDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31731,15 +34113,24 @@ impl Empty for ResponseAudioDeltaEvent {
 }
 
 /// The `ResponseAudioDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseAudioDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseAudioDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31806,7 +34197,7 @@ impl Empty for ResponseAudioDoneEvent {
 }
 
 /// The `ResponseAudioTranscriptDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseAudioTranscriptDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDelta,
@@ -31816,11 +34207,21 @@ pub struct ResponseAudioTranscriptDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseAudioTranscriptDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31905,15 +34306,24 @@ impl Empty for ResponseAudioTranscriptDeltaEvent {
 }
 
 /// The `ResponseAudioTranscriptDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseAudioTranscriptDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseAudioTranscriptDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -31980,7 +34390,7 @@ impl Empty for ResponseAudioTranscriptDoneEvent {
 }
 
 /// The `ResponseCodeInterpreterCallCodeDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
@@ -31994,11 +34404,23 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCodeInterpreterCallCodeDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32112,7 +34534,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
 }
 
 /// The `ResponseCodeInterpreterCallCodeDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
@@ -32125,8 +34547,20 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCodeInterpreterCallCodeDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("code", &self.code);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32225,7 +34659,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDoneEvent {
 }
 
 /// The `ResponseCodeInterpreterCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCodeInterpreterCallCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
@@ -32236,8 +34670,19 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCodeInterpreterCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32326,7 +34771,7 @@ impl Empty for ResponseCodeInterpreterCallCompletedEvent {
 }
 
 /// The `ResponseCodeInterpreterCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCodeInterpreterCallInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
@@ -32337,8 +34782,19 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCodeInterpreterCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32427,7 +34883,7 @@ impl Empty for ResponseCodeInterpreterCallInProgressEvent {
 }
 
 /// The `ResponseCodeInterpreterCallInterpretingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCodeInterpreterCallInterpretingEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
@@ -32438,8 +34894,19 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCodeInterpreterCallInterpretingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32528,7 +34995,7 @@ impl Empty for ResponseCodeInterpreterCallInterpretingEvent {
 }
 
 /// The `ResponseCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCompleted,
@@ -32537,8 +35004,18 @@ pub struct ResponseCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32614,7 +35091,7 @@ impl Empty for ResponseCompletedEvent {
 }
 
 /// The `ResponseContentPartAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseContentPartAddedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseContentPartAdded,
@@ -32629,8 +35106,21 @@ pub struct ResponseContentPartAddedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseContentPartAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32748,7 +35238,7 @@ impl Empty for ResponseContentPartAddedEvent {
 }
 
 /// The `ResponseContentPartDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseContentPartDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseContentPartDone,
@@ -32763,8 +35253,21 @@ pub struct ResponseContentPartDoneEvent {
     /// `part`, required.
     pub part: OutputContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseContentPartDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32882,13 +35385,21 @@ impl Empty for ResponseContentPartDoneEvent {
 }
 
 /// The `ResponseConversation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseConversation {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseConversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -32942,7 +35453,7 @@ impl Empty for ResponseConversation {
 }
 
 /// The `ResponseCreatedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCreatedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCreated,
@@ -32951,8 +35462,18 @@ pub struct ResponseCreatedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCreatedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33028,7 +35549,7 @@ impl Empty for ResponseCreatedEvent {
 }
 
 /// The `ResponseCustomToolCallInputDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCustomToolCallInputDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDelta,
@@ -33042,11 +35563,23 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCustomToolCallInputDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33160,7 +35693,7 @@ impl Empty for ResponseCustomToolCallInputDeltaEvent {
 }
 
 /// The `ResponseCustomToolCallInputDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseCustomToolCallInputDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDone,
@@ -33173,8 +35706,20 @@ pub struct ResponseCustomToolCallInputDoneEvent {
     /// `input`, required.
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseCustomToolCallInputDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33278,15 +35823,24 @@ impl Empty for ResponseCustomToolCallInputDoneEvent {
 }
 
 /// The `ResponseError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseError {
     /// `code`, required.
     pub code: ResponseErrorCode,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33395,7 +35949,7 @@ ImageFileNotFound = "image_file_not_found",
 }
 
 /// The `ResponseErrorEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseErrorEvent {
     /// `type`, required.
     pub r#type: consts::Error,
@@ -33408,8 +35962,20 @@ pub struct ResponseErrorEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseErrorEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.field("param", &self.param);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33504,7 +36070,7 @@ impl Empty for ResponseErrorEvent {
 }
 
 /// The `ResponseFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFailedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFailed,
@@ -33513,8 +36079,18 @@ pub struct ResponseFailedEvent {
     /// `response`, required.
     pub response: Response,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("response", &self.response);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33590,7 +36166,7 @@ impl Empty for ResponseFailedEvent {
 }
 
 /// The `ResponseFileSearchCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFileSearchCallCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallCompleted,
@@ -33601,8 +36177,19 @@ pub struct ResponseFileSearchCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFileSearchCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33691,7 +36278,7 @@ impl Empty for ResponseFileSearchCallCompletedEvent {
 }
 
 /// The `ResponseFileSearchCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFileSearchCallInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallInProgress,
@@ -33702,8 +36289,19 @@ pub struct ResponseFileSearchCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFileSearchCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33792,7 +36390,7 @@ impl Empty for ResponseFileSearchCallInProgressEvent {
 }
 
 /// The `ResponseFileSearchCallSearchingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFileSearchCallSearchingEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallSearching,
@@ -33803,8 +36401,19 @@ pub struct ResponseFileSearchCallSearchingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFileSearchCallSearchingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33893,15 +36502,24 @@ impl Empty for ResponseFileSearchCallSearchingEvent {
 }
 
 /// The `ResponseFormatTextGrammar` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFormatTextGrammar {
     /// `type`, required.
     pub r#type: consts::Grammar,
     /// `grammar`, required.
     pub grammar: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFormatTextGrammar {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("grammar", &self.grammar);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -33964,13 +36582,21 @@ impl Empty for ResponseFormatTextGrammar {
 }
 
 /// The `ResponseFormatTextPython` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseFormatTextPython {
     /// `type`, required.
     pub r#type: consts::Python,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFormatTextPython {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34020,7 +36646,7 @@ impl Empty for ResponseFormatTextPython {
 }
 
 /// The `ResponseFunctionCallArgumentsDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
@@ -34034,11 +36660,23 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
     pub delta: String,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFunctionCallArgumentsDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34152,7 +36790,7 @@ impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
 }
 
 /// The `ResponseFunctionCallArgumentsDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
@@ -34167,8 +36805,21 @@ pub struct ResponseFunctionCallArgumentsDoneEvent {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseFunctionCallArgumentsDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("name", &self.name);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34286,7 +36937,7 @@ impl Empty for ResponseFunctionCallArgumentsDoneEvent {
 }
 
 /// The `ResponseImageGenCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseImageGenCallCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallCompleted,
@@ -34297,8 +36948,19 @@ pub struct ResponseImageGenCallCompletedEvent {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseImageGenCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34387,7 +37049,7 @@ impl Empty for ResponseImageGenCallCompletedEvent {
 }
 
 /// The `ResponseImageGenCallGeneratingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseImageGenCallGeneratingEvent {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallGenerating,
@@ -34398,8 +37060,19 @@ pub struct ResponseImageGenCallGeneratingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseImageGenCallGeneratingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34488,7 +37161,7 @@ impl Empty for ResponseImageGenCallGeneratingEvent {
 }
 
 /// The `ResponseImageGenCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseImageGenCallInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallInProgress,
@@ -34499,8 +37172,19 @@ pub struct ResponseImageGenCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseImageGenCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34589,7 +37273,7 @@ impl Empty for ResponseImageGenCallInProgressEvent {
 }
 
 /// The `ResponseImageGenCallPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseImageGenCallPartialImageEvent {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
@@ -34604,20 +37288,33 @@ pub struct ResponseImageGenCallPartialImageEvent {
     /// `partial_image_b64`, required.
     pub partial_image_b64: String,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `quality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<String>,
     /// `background`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
     /// `output_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseImageGenCallPartialImageEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.field("partial_image_b64", &self.partial_image_b64);
+        map.some("size", &self.size);
+        map.some("quality", &self.quality);
+        map.some("background", &self.background);
+        map.some("output_format", &self.output_format);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34779,7 +37476,7 @@ impl Empty for ResponseImageGenCallPartialImageEvent {
 }
 
 /// The `ResponseInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseInProgress,
@@ -34788,8 +37485,18 @@ pub struct ResponseInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34865,14 +37572,21 @@ impl Empty for ResponseInProgressEvent {
 }
 
 /// Inline schema in `Response`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseIncompleteDetails {
     /// `reason`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<ResponseIncompleteDetailsReason>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseIncompleteDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -34932,7 +37646,7 @@ ContentFilter = "content_filter",
 }
 
 /// The `ResponseIncompleteEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseIncompleteEvent {
     /// `type`, required.
     pub r#type: consts::ResponseIncomplete,
@@ -34941,8 +37655,18 @@ pub struct ResponseIncompleteEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseIncompleteEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35034,7 +37758,7 @@ impl From<&str> for ResponseInstructions {
 }
 
 /// The `ResponseItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseItemList {
     /// `object`, required.
     pub object: consts::List,
@@ -35047,8 +37771,20 @@ pub struct ResponseItemList {
     /// `last_id`, required.
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseItemList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35138,18 +37874,27 @@ impl Empty for ResponseItemList {
 }
 
 /// The `ResponseLogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseLogProb {
     /// `token`, required.
     pub token: String,
     /// `logprob`, required.
     pub logprob: f64,
     /// `top_logprobs`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<Vec<ResponseLogProbTopLogprobsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseLogProb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("token", &self.token);
+        map.field("logprob", &self.logprob);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35221,17 +37966,24 @@ impl Empty for ResponseLogProb {
 }
 
 /// Inline schema in `ResponseLogProb`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseLogProbTopLogprobsItem {
     /// `token`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// `logprob`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseLogProbTopLogprobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("token", &self.token);
+        map.some("logprob", &self.logprob);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35290,7 +38042,7 @@ impl Empty for ResponseLogProbTopLogprobsItem {
 }
 
 /// The `ResponseMCPCallArgumentsDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPCallArgumentsDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
@@ -35304,11 +38056,23 @@ pub struct ResponseMCPCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPCallArgumentsDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35422,7 +38186,7 @@ impl Empty for ResponseMCPCallArgumentsDeltaEvent {
 }
 
 /// The `ResponseMCPCallArgumentsDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPCallArgumentsDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDone,
@@ -35435,8 +38199,20 @@ pub struct ResponseMCPCallArgumentsDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPCallArgumentsDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("arguments", &self.arguments);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35544,7 +38320,7 @@ impl Empty for ResponseMCPCallArgumentsDoneEvent {
 }
 
 /// The `ResponseMCPCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPCallCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallCompleted,
@@ -35555,8 +38331,19 @@ pub struct ResponseMCPCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35645,7 +38432,7 @@ impl Empty for ResponseMCPCallCompletedEvent {
 }
 
 /// The `ResponseMCPCallFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPCallFailedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallFailed,
@@ -35656,8 +38443,19 @@ pub struct ResponseMCPCallFailedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPCallFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35746,7 +38544,7 @@ impl Empty for ResponseMCPCallFailedEvent {
 }
 
 /// The `ResponseMCPCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPCallInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallInProgress,
@@ -35757,8 +38555,19 @@ pub struct ResponseMCPCallInProgressEvent {
     /// `item_id`, required.
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35847,7 +38656,7 @@ impl Empty for ResponseMCPCallInProgressEvent {
 }
 
 /// The `ResponseMCPListToolsCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPListToolsCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsCompleted,
@@ -35858,8 +38667,19 @@ pub struct ResponseMCPListToolsCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPListToolsCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -35948,7 +38768,7 @@ impl Empty for ResponseMCPListToolsCompletedEvent {
 }
 
 /// The `ResponseMCPListToolsFailedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPListToolsFailedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsFailed,
@@ -35959,8 +38779,19 @@ pub struct ResponseMCPListToolsFailedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPListToolsFailedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36049,7 +38880,7 @@ impl Empty for ResponseMCPListToolsFailedEvent {
 }
 
 /// The `ResponseMCPListToolsInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseMCPListToolsInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsInProgress,
@@ -36060,8 +38891,19 @@ pub struct ResponseMCPListToolsInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseMCPListToolsInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36150,7 +38992,7 @@ impl Empty for ResponseMCPListToolsInProgressEvent {
 }
 
 /// The `ResponseOutputItemAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseOutputItemAddedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemAdded,
@@ -36161,8 +39003,19 @@ pub struct ResponseOutputItemAddedEvent {
     /// `item`, required.
     pub item: OutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseOutputItemAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36251,7 +39104,7 @@ impl Empty for ResponseOutputItemAddedEvent {
 }
 
 /// The `ResponseOutputItemDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseOutputItemDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemDone,
@@ -36262,8 +39115,19 @@ pub struct ResponseOutputItemDoneEvent {
     /// `item`, required.
     pub item: OutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseOutputItemDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36352,7 +39216,7 @@ impl Empty for ResponseOutputItemDoneEvent {
 }
 
 /// The `ResponseOutputTextAnnotationAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseOutputTextAnnotationAddedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
@@ -36369,8 +39233,22 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     /// `annotation`, required, nullable.
     pub annotation: Option<Annotation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseOutputTextAnnotationAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("annotation_index", &self.annotation_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("annotation", &self.annotation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36502,35 +39380,42 @@ impl Empty for ResponseOutputTextAnnotationAddedEvent {
 }
 
 /// The `ResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseProperties {
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelIdsResponses>,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoiceParam>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36652,7 +39537,7 @@ impl Empty for ResponseProperties {
 }
 
 /// The `ResponseQueuedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseQueuedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseQueued,
@@ -36661,8 +39546,18 @@ pub struct ResponseQueuedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseQueuedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36738,7 +39633,7 @@ impl Empty for ResponseQueuedEvent {
 }
 
 /// The `ResponseReasoningSummaryPartAddedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
@@ -36753,8 +39648,21 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
     /// `part`, required.
     pub part: ResponseReasoningSummaryPartAddedEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningSummaryPartAddedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36872,15 +39780,24 @@ impl Empty for ResponseReasoningSummaryPartAddedEvent {
 }
 
 /// Inline schema in `ResponseReasoningSummaryPartAddedEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEventPart {
     /// `type`, required.
     pub r#type: consts::SummaryText,
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningSummaryPartAddedEventPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -36943,7 +39860,7 @@ impl Empty for ResponseReasoningSummaryPartAddedEventPart {
 }
 
 /// The `ResponseReasoningSummaryPartDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningSummaryPartDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartDone,
@@ -36954,15 +39871,28 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
     pub part: ResponseReasoningSummaryPartDoneEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningSummaryPartDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.some("status", &self.status);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37093,7 +40023,7 @@ impl Empty for ResponseReasoningSummaryPartDoneEvent {
 pub type ResponseReasoningSummaryPartDoneEventPart = ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `ResponseReasoningSummaryTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningSummaryTextDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
@@ -37109,11 +40039,24 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningSummaryTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37241,7 +40184,7 @@ impl Empty for ResponseReasoningSummaryTextDeltaEvent {
 }
 
 /// The `ResponseReasoningSummaryTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningSummaryTextDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDone,
@@ -37256,8 +40199,21 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningSummaryTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37375,7 +40331,7 @@ impl Empty for ResponseReasoningSummaryTextDoneEvent {
 }
 
 /// The `ResponseReasoningTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningTextDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDelta,
@@ -37391,11 +40347,24 @@ pub struct ResponseReasoningTextDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37523,7 +40492,7 @@ impl Empty for ResponseReasoningTextDeltaEvent {
 }
 
 /// The `ResponseReasoningTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseReasoningTextDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDone,
@@ -37538,8 +40507,21 @@ pub struct ResponseReasoningTextDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseReasoningTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37657,7 +40639,7 @@ impl Empty for ResponseReasoningTextDoneEvent {
 }
 
 /// The `ResponseRefusalDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseRefusalDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDelta,
@@ -37673,11 +40655,24 @@ pub struct ResponseRefusalDeltaEvent {
     pub sequence_number: i64,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseRefusalDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37805,7 +40800,7 @@ impl Empty for ResponseRefusalDeltaEvent {
 }
 
 /// The `ResponseRefusalDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseRefusalDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDone,
@@ -37820,8 +40815,21 @@ pub struct ResponseRefusalDoneEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseRefusalDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("refusal", &self.refusal);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -37939,7 +40947,7 @@ impl Empty for ResponseRefusalDoneEvent {
 }
 
 /// The `ResponseShellCallCommandAddedStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseShellCallCommandAddedStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.added"`.
@@ -37953,8 +40961,20 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
     /// `command`, required.
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseShellCallCommandAddedStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38062,7 +41082,7 @@ impl Empty for ResponseShellCallCommandAddedStreamingEvent {
 }
 
 /// The `ResponseShellCallCommandDeltaStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseShellCallCommandDeltaStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.delta"`.
@@ -38076,11 +41096,23 @@ pub struct ResponseShellCallCommandDeltaStreamingEvent {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseShellCallCommandDeltaStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38198,7 +41230,7 @@ impl Empty for ResponseShellCallCommandDeltaStreamingEvent {
 }
 
 /// The `ResponseShellCallCommandDoneStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseShellCallCommandDoneStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_command.done"`.
@@ -38212,8 +41244,20 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
     /// `command`, required.
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseShellCallCommandDoneStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38321,7 +41365,7 @@ impl Empty for ResponseShellCallCommandDoneStreamingEvent {
 }
 
 /// The `ResponseShellCallOutputContentDeltaStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.delta"`.
@@ -38338,11 +41382,24 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     pub delta: ShellCallOutputDelta,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseShellCallOutputContentDeltaStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38470,7 +41527,7 @@ impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
 }
 
 /// The `ResponseShellCallOutputContentDoneStreamingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.done"`.
@@ -38486,8 +41543,21 @@ pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     /// `output`, required.
     pub output: Vec<FunctionShellCallOutputContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseShellCallOutputContentDoneStreamingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38745,14 +41815,21 @@ ResponseCustomToolCallInputDone(ResponseCustomToolCallInputDoneEvent) = "respons
 }
 
 /// The `ResponseStreamOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseStreamOptions {
     /// `include_obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseStreamOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include_obfuscation", &self.include_obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38802,7 +41879,7 @@ impl Empty for ResponseStreamOptions {
 }
 
 /// The `ResponseTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseTextDeltaEvent {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDelta,
@@ -38820,11 +41897,25 @@ pub struct ResponseTextDeltaEvent {
     pub logprobs: Vec<ResponseLogProb>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseTextDeltaEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -38962,7 +42053,7 @@ impl Empty for ResponseTextDeltaEvent {
 }
 
 /// The `ResponseTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseTextDoneEvent {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDone,
@@ -38979,8 +42070,22 @@ pub struct ResponseTextDoneEvent {
     /// `logprobs`, required.
     pub logprobs: Vec<ResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseTextDoneEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39108,17 +42213,24 @@ impl Empty for ResponseTextDoneEvent {
 }
 
 /// The `ResponseTextParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseTextParam {
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<TextResponseFormatConfiguration>,
     /// `verbosity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verbosity: Option<Verbosity>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseTextParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("format", &self.format);
+        map.some("verbosity", &self.verbosity);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39177,7 +42289,7 @@ impl Empty for ResponseTextParam {
 }
 
 /// The `ResponseUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseUsage {
     /// `input_tokens`, required.
     pub input_tokens: i64,
@@ -39190,8 +42302,20 @@ pub struct ResponseUsage {
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("input_tokens", &self.input_tokens);
+        map.field("input_tokens_details", &self.input_tokens_details);
+        map.field("output_tokens", &self.output_tokens);
+        map.field("output_tokens_details", &self.output_tokens_details);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39307,15 +42431,24 @@ impl Empty for ResponseUsage {
 }
 
 /// Inline schema in `ResponseUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseUsageInputTokensDetails {
     /// `cached_tokens`, required.
     pub cached_tokens: i64,
     /// `cache_write_tokens`, required.
     pub cache_write_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseUsageInputTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("cached_tokens", &self.cached_tokens);
+        map.field("cache_write_tokens", &self.cache_write_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39389,7 +42522,7 @@ impl Empty for ResponseUsageInputTokensDetails {
 pub type ResponseUsageOutputTokensDetails = BatchUsageOutputTokensDetails;
 
 /// The `ResponseWebSearchCallCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseWebSearchCallCompletedEvent {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallCompleted,
@@ -39400,8 +42533,19 @@ pub struct ResponseWebSearchCallCompletedEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseWebSearchCallCompletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39490,7 +42634,7 @@ impl Empty for ResponseWebSearchCallCompletedEvent {
 }
 
 /// The `ResponseWebSearchCallInProgressEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseWebSearchCallInProgressEvent {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallInProgress,
@@ -39501,8 +42645,19 @@ pub struct ResponseWebSearchCallInProgressEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseWebSearchCallInProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39591,7 +42746,7 @@ impl Empty for ResponseWebSearchCallInProgressEvent {
 }
 
 /// The `ResponseWebSearchCallSearchingEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseWebSearchCallSearchingEvent {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallSearching,
@@ -39602,8 +42757,19 @@ pub struct ResponseWebSearchCallSearchingEvent {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseWebSearchCallSearchingEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39692,24 +42858,33 @@ impl Empty for ResponseWebSearchCallSearchingEvent {
 }
 
 /// The `ResponseWsError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseWsError {
     /// `type`, required.
     pub r#type: consts::Error,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `sequence_number`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence_number: Option<i64>,
     /// `error`, required.
     pub error: ErrorPayload,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponseWsError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("status", &self.status);
+        map.some("sequence_number", &self.sequence_number);
+        map.field("error", &self.error);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -39803,114 +42978,122 @@ impl Empty for ResponseWsError {
 pub type ResponsesClientEvent = ResponsesClientEventResponseCreate;
 
 /// The `ResponsesClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponsesClientEventResponseCreate {
     /// `type`, required.
     pub r#type: consts::ResponseCreate,
     /// `stream_id`, optional.
     /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelIdsResponses>,
     /// `background`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
     /// `tool_choice`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoiceParam>,
     /// `prompt`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `service_tier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTierResponses>,
     /// `truncation`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
     /// `input`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<InputParam>,
     /// `include`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `store`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationParam>,
     /// `stream`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ResponseStreamOptions>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ConversationParam>,
     /// `context_management`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_management: Option<Vec<ContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesClientEventResponseCreate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("stream_id", &self.stream_id);
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("model", &self.model);
+        map.some("background", &self.background);
+        map.some("max_tool_calls", &self.max_tool_calls);
+        map.some("text", &self.text);
+        map.some("tools", &self.tools);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("prompt", &self.prompt);
+        map.some("service_tier", &self.service_tier);
+        map.some("truncation", &self.truncation);
+        map.some("reasoning", &self.reasoning);
+        map.some("input", &self.input);
+        map.some("include", &self.include);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.some("store", &self.store);
+        map.some("instructions", &self.instructions);
+        map.some("moderation", &self.moderation);
+        map.some("stream", &self.stream);
+        map.some("stream_options", &self.stream_options);
+        map.some("conversation", &self.conversation);
+        map.some("context_management", &self.context_management);
+        map.some("max_output_tokens", &self.max_output_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40404,7 +43587,7 @@ Error(ResponseWsError) = "error",
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseAudioDelta {
     /// `type`, required.
     pub r#type: consts::ResponseAudioDelta,
@@ -40413,15 +43596,25 @@ pub struct ResponsesServerEventResponseAudioDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseAudioDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40521,18 +43714,27 @@ impl Empty for ResponsesServerEventResponseAudioDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseAudioDone {
     /// `type`, required.
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseAudioDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40608,7 +43810,7 @@ impl Empty for ResponsesServerEventResponseAudioDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseAudioTranscriptDelta {
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDelta,
@@ -40617,15 +43819,25 @@ pub struct ResponsesServerEventResponseAudioTranscriptDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseAudioTranscriptDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40725,18 +43937,27 @@ impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseAudioTranscriptDone {
     /// `type`, required.
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseAudioTranscriptDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40812,7 +44033,7 @@ impl Empty for ResponsesServerEventResponseAudioTranscriptDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
@@ -40825,15 +44046,27 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -40958,7 +44191,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDone {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
@@ -40971,11 +44204,23 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("code", &self.code);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41090,7 +44335,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCodeInterpreterCallCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
@@ -41101,11 +44346,22 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCodeInterpreterCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41210,7 +44466,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCodeInterpreterCallInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
@@ -41221,11 +44477,22 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCodeInterpreterCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41330,7 +44597,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCodeInterpreterCallInterpreting {
     /// `type`, required.
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
@@ -41341,11 +44608,22 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInterpreting {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41452,7 +44730,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseCompleted,
@@ -41461,11 +44739,21 @@ pub struct ResponsesServerEventResponseCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41550,7 +44838,7 @@ impl Empty for ResponsesServerEventResponseCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseContentPartAdded {
     /// `type`, required.
     pub r#type: consts::ResponseContentPartAdded,
@@ -41565,11 +44853,24 @@ pub struct ResponsesServerEventResponseContentPartAdded {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseContentPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("part", &self.part);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41697,7 +44998,7 @@ impl Empty for ResponsesServerEventResponseContentPartAdded {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseContentPartDone {
     /// `type`, required.
     pub r#type: consts::ResponseContentPartDone,
@@ -41712,11 +45013,24 @@ pub struct ResponsesServerEventResponseContentPartDone {
     /// `part`, required.
     pub part: OutputContent,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseContentPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41844,7 +45158,7 @@ impl Empty for ResponsesServerEventResponseContentPartDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCreated {
     /// `type`, required.
     pub r#type: consts::ResponseCreated,
@@ -41853,11 +45167,21 @@ pub struct ResponsesServerEventResponseCreated {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCreated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -41942,7 +45266,7 @@ impl Empty for ResponsesServerEventResponseCreated {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDelta,
@@ -41955,15 +45279,27 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCustomToolCallInputDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42088,7 +45424,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseCustomToolCallInputDone {
     /// `type`, required.
     pub r#type: consts::ResponseCustomToolCallInputDone,
@@ -42101,11 +45437,23 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDone {
     /// `input`, required.
     pub input: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseCustomToolCallInputDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("input", &self.input);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42219,7 +45567,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFailed {
     /// `type`, required.
     pub r#type: consts::ResponseFailed,
@@ -42228,11 +45576,21 @@ pub struct ResponsesServerEventResponseFailed {
     /// `response`, required.
     pub response: Response,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("response", &self.response);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42317,7 +45675,7 @@ impl Empty for ResponsesServerEventResponseFailed {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFileSearchCallCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallCompleted,
@@ -42328,11 +45686,22 @@ pub struct ResponsesServerEventResponseFileSearchCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFileSearchCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42436,7 +45805,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFileSearchCallInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallInProgress,
@@ -42447,11 +45816,22 @@ pub struct ResponsesServerEventResponseFileSearchCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFileSearchCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42556,7 +45936,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFileSearchCallSearching {
     /// `type`, required.
     pub r#type: consts::ResponseFileSearchCallSearching,
@@ -42567,11 +45947,22 @@ pub struct ResponsesServerEventResponseFileSearchCallSearching {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFileSearchCallSearching {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42675,7 +46066,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallSearching {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
@@ -42688,15 +46079,27 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `delta`, required.
     pub delta: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFunctionCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42821,7 +46224,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseFunctionCallArgumentsDone {
     /// `type`, required.
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
@@ -42836,11 +46239,24 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDone {
     /// `arguments`, required.
     pub arguments: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseFunctionCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("name", &self.name);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("arguments", &self.arguments);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -42969,7 +46385,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseImageGenerationCallCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallCompleted,
@@ -42980,11 +46396,22 @@ pub struct ResponsesServerEventResponseImageGenerationCallCompleted {
     /// `item_id`, required.
     pub item_id: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseImageGenerationCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43089,7 +46516,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseImageGenerationCallGenerating {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallGenerating,
@@ -43100,11 +46527,22 @@ pub struct ResponsesServerEventResponseImageGenerationCallGenerating {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseImageGenerationCallGenerating {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43209,7 +46647,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallGenerating {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseImageGenerationCallInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallInProgress,
@@ -43220,11 +46658,22 @@ pub struct ResponsesServerEventResponseImageGenerationCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseImageGenerationCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43329,7 +46778,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseImageGenerationCallPartialImage {
     /// `type`, required.
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
@@ -43344,23 +46793,36 @@ pub struct ResponsesServerEventResponseImageGenerationCallPartialImage {
     /// `partial_image_b64`, required.
     pub partial_image_b64: String,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `quality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<String>,
     /// `background`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
     /// `output_format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<String>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseImageGenerationCallPartialImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("partial_image_index", &self.partial_image_index);
+        map.field("partial_image_b64", &self.partial_image_b64);
+        map.some("size", &self.size);
+        map.some("quality", &self.quality);
+        map.some("background", &self.background);
+        map.some("output_format", &self.output_format);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43535,7 +46997,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallPartialImage {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseInProgress,
@@ -43544,11 +47006,21 @@ pub struct ResponsesServerEventResponseInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43633,7 +47105,7 @@ impl Empty for ResponsesServerEventResponseInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseIncomplete {
     /// `type`, required.
     pub r#type: consts::ResponseIncomplete,
@@ -43642,11 +47114,21 @@ pub struct ResponsesServerEventResponseIncomplete {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseIncomplete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43731,7 +47213,7 @@ impl Empty for ResponsesServerEventResponseIncomplete {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
@@ -43744,15 +47226,27 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpCallArgumentsDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -43876,7 +47370,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpCallArgumentsDone {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallArgumentsDone,
@@ -43889,11 +47383,23 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpCallArgumentsDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("arguments", &self.arguments);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44011,7 +47517,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpCallCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallCompleted,
@@ -44022,11 +47528,22 @@ pub struct ResponsesServerEventResponseMcpCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44130,7 +47647,7 @@ impl Empty for ResponsesServerEventResponseMcpCallCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpCallFailed {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallFailed,
@@ -44141,11 +47658,22 @@ pub struct ResponsesServerEventResponseMcpCallFailed {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpCallFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44249,7 +47777,7 @@ impl Empty for ResponsesServerEventResponseMcpCallFailed {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpCallInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseMcpCallInProgress,
@@ -44260,11 +47788,22 @@ pub struct ResponsesServerEventResponseMcpCallInProgress {
     /// `item_id`, required.
     pub item_id: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44368,7 +47907,7 @@ impl Empty for ResponsesServerEventResponseMcpCallInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpListToolsCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsCompleted,
@@ -44379,11 +47918,22 @@ pub struct ResponsesServerEventResponseMcpListToolsCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpListToolsCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44487,7 +48037,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpListToolsFailed {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsFailed,
@@ -44498,11 +48048,22 @@ pub struct ResponsesServerEventResponseMcpListToolsFailed {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpListToolsFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44606,7 +48167,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsFailed {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseMcpListToolsInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseMcpListToolsInProgress,
@@ -44617,11 +48178,22 @@ pub struct ResponsesServerEventResponseMcpListToolsInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseMcpListToolsInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44725,7 +48297,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseOutputItemAdded {
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemAdded,
@@ -44736,11 +48308,22 @@ pub struct ResponsesServerEventResponseOutputItemAdded {
     /// `item`, required.
     pub item: OutputItem,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseOutputItemAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44844,7 +48427,7 @@ impl Empty for ResponsesServerEventResponseOutputItemAdded {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseOutputItemDone {
     /// `type`, required.
     pub r#type: consts::ResponseOutputItemDone,
@@ -44855,11 +48438,22 @@ pub struct ResponsesServerEventResponseOutputItemDone {
     /// `item`, required.
     pub item: OutputItem,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseOutputItemDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item", &self.item);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -44963,7 +48557,7 @@ impl Empty for ResponsesServerEventResponseOutputItemDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseOutputTextAnnotationAdded {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
@@ -44980,11 +48574,25 @@ pub struct ResponsesServerEventResponseOutputTextAnnotationAdded {
     /// `annotation`, required, nullable.
     pub annotation: Option<Annotation>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseOutputTextAnnotationAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("annotation_index", &self.annotation_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("annotation", &self.annotation);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45127,7 +48735,7 @@ impl Empty for ResponsesServerEventResponseOutputTextAnnotationAdded {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseOutputTextDelta {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDelta,
@@ -45144,15 +48752,29 @@ pub struct ResponsesServerEventResponseOutputTextDelta {
     /// `logprobs`, required.
     pub logprobs: Vec<ResponseLogProb>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseOutputTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45300,7 +48922,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseOutputTextDone {
     /// `type`, required.
     pub r#type: consts::ResponseOutputTextDone,
@@ -45317,11 +48939,25 @@ pub struct ResponsesServerEventResponseOutputTextDone {
     /// `logprobs`, required.
     pub logprobs: Vec<ResponseLogProb>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseOutputTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("logprobs", &self.logprobs);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45459,7 +49095,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseQueued {
     /// `type`, required.
     pub r#type: consts::ResponseQueued,
@@ -45468,11 +49104,21 @@ pub struct ResponsesServerEventResponseQueued {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseQueued {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("response", &self.response);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45557,7 +49203,7 @@ impl Empty for ResponsesServerEventResponseQueued {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
@@ -45572,11 +49218,24 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
     /// `part`, required.
     pub part: ResponsesServerEventResponseReasoningSummaryPartAddedPart,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningSummaryPartAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45710,7 +49369,7 @@ pub type ResponsesServerEventResponseReasoningSummaryPartAddedPart =
     ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryPartDone,
@@ -45721,18 +49380,31 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
     pub part: ResponsesServerEventResponseReasoningSummaryPartDonePart,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningSummaryPartDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.some("status", &self.status);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("part", &self.part);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -45876,7 +49548,7 @@ pub type ResponsesServerEventResponseReasoningSummaryPartDonePart =
     ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
@@ -45891,15 +49563,28 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningSummaryTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46038,7 +49723,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningSummaryTextDone {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningSummaryTextDone,
@@ -46053,11 +49738,24 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningSummaryTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("summary_index", &self.summary_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46186,7 +49884,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningTextDelta {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDelta,
@@ -46201,15 +49899,28 @@ pub struct ResponsesServerEventResponseReasoningTextDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningTextDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46347,7 +50058,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseReasoningTextDone {
     /// `type`, required.
     pub r#type: consts::ResponseReasoningTextDone,
@@ -46362,11 +50073,24 @@ pub struct ResponsesServerEventResponseReasoningTextDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseReasoningTextDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("text", &self.text);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46494,7 +50218,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseRefusalDelta {
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDelta,
@@ -46509,15 +50233,28 @@ pub struct ResponsesServerEventResponseRefusalDelta {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseRefusalDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("delta", &self.delta);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46655,7 +50392,7 @@ impl Empty for ResponsesServerEventResponseRefusalDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseRefusalDone {
     /// `type`, required.
     pub r#type: consts::ResponseRefusalDone,
@@ -46670,11 +50407,24 @@ pub struct ResponsesServerEventResponseRefusalDone {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseRefusalDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("content_index", &self.content_index);
+        map.field("refusal", &self.refusal);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46802,7 +50552,7 @@ impl Empty for ResponsesServerEventResponseRefusalDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseShellCallCommandAdded {
     /// `type`, required.
     /// Default: `"response.shell_call_command.added"`.
@@ -46816,11 +50566,23 @@ pub struct ResponsesServerEventResponseShellCallCommandAdded {
     /// `command`, required.
     pub command: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseShellCallCommandAdded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -46938,7 +50700,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandAdded {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseShellCallCommandDelta {
     /// `type`, required.
     /// Default: `"response.shell_call_command.delta"`.
@@ -46952,14 +50714,26 @@ pub struct ResponsesServerEventResponseShellCallCommandDelta {
     /// `delta`, required.
     pub delta: String,
     /// `obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseShellCallCommandDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("obfuscation", &self.obfuscation);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47087,7 +50861,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseShellCallCommandDone {
     /// `type`, required.
     /// Default: `"response.shell_call_command.done"`.
@@ -47101,11 +50875,23 @@ pub struct ResponsesServerEventResponseShellCallCommandDone {
     /// `command`, required.
     pub command: String,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseShellCallCommandDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("command", &self.command);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47223,7 +51009,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.delta"`.
@@ -47239,15 +51025,28 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
     /// `delta`, required.
     pub delta: ShellCallOutputDelta,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// `obfuscation`, optional; not in the schema.
     /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseShellCallOutputContentDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("delta", &self.delta);
+        map.some("stream_id", &self.stream_id);
+        map.some("obfuscation", &self.obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47386,7 +51185,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseShellCallOutputContentDone {
     /// `type`, required.
     /// Default: `"response.shell_call_output_content.done"`.
@@ -47402,11 +51201,24 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDone {
     /// `output`, required.
     pub output: Vec<FunctionShellCallOutputContent>,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseShellCallOutputContentDone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("sequence_number", &self.sequence_number);
+        map.field("item_id", &self.item_id);
+        map.field("output_index", &self.output_index);
+        map.field("command_index", &self.command_index);
+        map.field("output", &self.output);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47535,7 +51347,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDone {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseWebSearchCallCompleted {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallCompleted,
@@ -47546,11 +51358,22 @@ pub struct ResponsesServerEventResponseWebSearchCallCompleted {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseWebSearchCallCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47654,7 +51477,7 @@ impl Empty for ResponsesServerEventResponseWebSearchCallCompleted {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseWebSearchCallInProgress {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallInProgress,
@@ -47665,11 +51488,22 @@ pub struct ResponsesServerEventResponseWebSearchCallInProgress {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseWebSearchCallInProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47773,7 +51607,7 @@ impl Empty for ResponsesServerEventResponseWebSearchCallInProgress {
 }
 
 /// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponsesServerEventResponseWebSearchCallSearching {
     /// `type`, required.
     pub r#type: consts::ResponseWebSearchCallSearching,
@@ -47784,11 +51618,22 @@ pub struct ResponsesServerEventResponseWebSearchCallSearching {
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesServerEventResponseWebSearchCallSearching {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("output_index", &self.output_index);
+        map.field("item_id", &self.item_id);
+        map.field("sequence_number", &self.sequence_number);
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47892,14 +51737,21 @@ impl Empty for ResponsesServerEventResponseWebSearchCallSearching {
 }
 
 /// The `ResponsesWebSocketStreamEvent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponsesWebSocketStreamEvent {
     /// `stream_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ResponsesWebSocketStreamEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("stream_id", &self.stream_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -47985,17 +51837,24 @@ Ultrafast = "ultrafast",
 }
 
 /// The `ShellCallOutputDelta` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShellCallOutputDelta {
     /// `stdout`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
     /// `stderr`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ShellCallOutputDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("stdout", &self.stdout);
+        map.some("stderr", &self.stderr);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48054,14 +51913,22 @@ impl Empty for ShellCallOutputDelta {
 }
 
 /// The `SpecificApplyPatchParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SpecificApplyPatchParam {
     /// `type`, required.
     /// Default: `"apply_patch"`.
     pub r#type: consts::ApplyPatch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpecificApplyPatchParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48111,14 +51978,22 @@ impl Empty for SpecificApplyPatchParam {
 }
 
 /// The `SpecificFunctionShellParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SpecificFunctionShellParam {
     /// `type`, required.
     /// Default: `"shell"`.
     pub r#type: consts::Shell,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpecificFunctionShellParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48168,14 +52043,22 @@ impl Empty for SpecificFunctionShellParam {
 }
 
 /// The `SpecificProgrammaticToolCallingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SpecificProgrammaticToolCallingParam {
     /// `type`, required.
     /// Default: `"programmatic_tool_calling"`.
     pub r#type: consts::ProgrammaticToolCalling,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SpecificProgrammaticToolCallingParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48225,48 +52108,55 @@ impl Empty for SpecificProgrammaticToolCallingParam {
 }
 
 /// The `TokenCountsBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TokenCountsBody {
     /// `model`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `input`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<TokenCountsBodyInput>,
     /// `previous_response_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
     /// `tools`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// `text`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<Box<ResponseTextParam>>,
     /// `reasoning`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
     /// `truncation`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<TruncationEnum>,
     /// `instructions`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `personality`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub personality: Option<PersonalityEnum>,
     /// `conversation`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ConversationParam>,
     /// `tool_choice`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoiceParam>,
     /// `parallel_tool_calls`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TokenCountsBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.some("input", &self.input);
+        map.some("previous_response_id", &self.previous_response_id);
+        map.some("tools", &self.tools);
+        map.some("text", &self.text);
+        map.some("reasoning", &self.reasoning);
+        map.some("truncation", &self.truncation);
+        map.some("instructions", &self.instructions);
+        map.some("personality", &self.personality);
+        map.some("conversation", &self.conversation);
+        map.some("tool_choice", &self.tool_choice);
+        map.some("parallel_tool_calls", &self.parallel_tool_calls);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48444,7 +52334,7 @@ impl From<&str> for TokenCountsBodyInput {
 }
 
 /// The `TokenCountsResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenCountsResource {
     /// `object`, required.
     /// Default: `"response.input_tokens"`.
@@ -48452,8 +52342,17 @@ pub struct TokenCountsResource {
     /// `input_tokens`, required.
     pub input_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for TokenCountsResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("input_tokens", &self.input_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48520,7 +52419,7 @@ impl Empty for TokenCountsResource {
 }
 
 /// The `ToolChoiceAllowed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoiceAllowed {
     /// `type`, required.
     pub r#type: consts::AllowedTools,
@@ -48529,8 +52428,18 @@ pub struct ToolChoiceAllowed {
     /// `tools`, required.
     pub tools: Vec<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ToolChoiceAllowed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("mode", &self.mode);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48605,15 +52514,24 @@ impl Empty for ToolChoiceAllowed {
 pub type ToolChoiceAllowedMode = ChatCompletionAllowedToolsMode;
 
 /// The `ToolChoiceCustom` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoiceCustom {
     /// `type`, required.
     pub r#type: consts::Custom,
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ToolChoiceCustom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -48700,13 +52618,21 @@ SpecificFunctionShellParam(SpecificFunctionShellParam),
 }
 
 /// The `ToolChoiceTypes` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoiceTypes {
     /// `type`, required.
     pub r#type: ToolChoiceTypesType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ToolChoiceTypes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

@@ -7,7 +7,7 @@ use crate::__private::Empty;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `AdditionalTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdditionalTools {
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -19,8 +19,20 @@ pub struct AdditionalTools {
     /// `tools`, required.
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for AdditionalTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("role", &self.role);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -104,10 +116,9 @@ impl Empty for AdditionalTools {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `AdditionalToolsItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdditionalToolsItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -118,8 +129,20 @@ pub struct AdditionalToolsItemParam {
     /// `tools`, required.
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for AdditionalToolsItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -247,7 +270,7 @@ Completed = "completed",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchCreateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchCreateFileOperation {
     /// `type`, required.
     /// Default: `"create_file"`.
@@ -257,8 +280,19 @@ pub struct ApplyPatchCreateFileOperation {
     /// `diff`, required.
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchCreateFileOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.field("diff", &self.diff);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -333,7 +367,7 @@ impl Empty for ApplyPatchCreateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchCreateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchCreateFileOperationParam {
     /// `type`, required.
     /// Default: `"create_file"`.
@@ -345,8 +379,19 @@ pub struct ApplyPatchCreateFileOperationParam {
     /// Constraints: at most 10485760 characters.
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchCreateFileOperationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.field("diff", &self.diff);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -421,7 +466,7 @@ impl Empty for ApplyPatchCreateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchDeleteFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchDeleteFileOperation {
     /// `type`, required.
     /// Default: `"delete_file"`.
@@ -429,8 +474,18 @@ pub struct ApplyPatchDeleteFileOperation {
     /// `path`, required.
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchDeleteFileOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -496,7 +551,7 @@ impl Empty for ApplyPatchDeleteFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchDeleteFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchDeleteFileOperationParam {
     /// `type`, required.
     /// Default: `"delete_file"`.
@@ -505,8 +560,18 @@ pub struct ApplyPatchDeleteFileOperationParam {
     /// Constraints: at least 1 characters.
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchDeleteFileOperationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -585,7 +650,7 @@ UpdateFile(ApplyPatchUpdateFileOperationParam) = "update_file",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchToolCall {
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
@@ -595,18 +660,31 @@ pub struct ApplyPatchToolCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
     pub status: ApplyPatchCallStatus,
     /// `operation`, required.
     pub operation: ApplyPatchToolCallOperation,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("operation", &self.operation);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -729,27 +807,39 @@ impl Empty for ApplyPatchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchToolCallItemParam {
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
     pub r#type: consts::ApplyPatchCall,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
     pub status: ApplyPatchCallStatusParam,
     /// `operation`, required.
     pub operation: ApplyPatchOperationParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchToolCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("operation", &self.operation);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -869,7 +959,7 @@ UpdateFile(ApplyPatchUpdateFileOperation) = "update_file",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchToolCallOutput {
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
@@ -879,19 +969,31 @@ pub struct ApplyPatchToolCallOutput {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
     pub status: ApplyPatchCallOutputStatus,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.some("output", &self.output);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1010,28 +1112,39 @@ impl Empty for ApplyPatchToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchToolCallOutputItemParam {
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
     pub status: ApplyPatchCallOutputStatusParam,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchToolCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1134,17 +1247,26 @@ impl Empty for ApplyPatchToolCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ApplyPatchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApplyPatchToolParam {
     /// `type`, required.
     /// Default: `"apply_patch"`.
     pub r#type: consts::ApplyPatch,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1206,7 +1328,7 @@ impl Empty for ApplyPatchToolParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchUpdateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchUpdateFileOperation {
     /// `type`, required.
     /// Default: `"update_file"`.
@@ -1216,8 +1338,19 @@ pub struct ApplyPatchUpdateFileOperation {
     /// `diff`, required.
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchUpdateFileOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.field("diff", &self.diff);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1292,7 +1425,7 @@ impl Empty for ApplyPatchUpdateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchUpdateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyPatchUpdateFileOperationParam {
     /// `type`, required.
     /// Default: `"update_file"`.
@@ -1304,8 +1437,19 @@ pub struct ApplyPatchUpdateFileOperationParam {
     /// Constraints: at most 10485760 characters.
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApplyPatchUpdateFileOperationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.field("diff", &self.diff);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1380,26 +1524,35 @@ impl Empty for ApplyPatchUpdateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApproximateLocation {
     /// `type`, required.
     /// Default: `"approximate"`.
     pub r#type: consts::Approximate,
     /// `country`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ApproximateLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("country", &self.country);
+        map.some("region", &self.region);
+        map.some("city", &self.city);
+        map.some("timezone", &self.timezone);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1488,13 +1641,22 @@ impl Empty for ApproximateLocation {
 
 #[cfg(any(feature = "assistants", feature = "vector-stores"))]
 /// The `AutoChunkingStrategyRequestParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AutoChunkingStrategyRequestParam {
     /// `type`, required.
     pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+#[allow(deprecated)]
+impl Serialize for AutoChunkingStrategyRequestParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "vector-stores"))]
@@ -1547,24 +1709,33 @@ impl Empty for AutoChunkingStrategyRequestParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `AutoCodeInterpreterToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AutoCodeInterpreterToolParam {
     /// `type`, required.
     /// Default: `"auto"`.
     pub r#type: consts::Auto,
     /// `file_ids`, optional.
     /// Constraints: at most 50 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `memory_limit`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<AutoCodeInterpreterToolParamNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for AutoCodeInterpreterToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("file_ids", &self.file_ids);
+        map.some("memory_limit", &self.memory_limit);
+        map.some("network_policy", &self.network_policy);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1657,13 +1828,22 @@ Allowlist(ContainerNetworkPolicyAllowlistParam) = "allowlist",
 
 #[cfg(any(feature = "batches", feature = "responses"))]
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchUsageOutputTokensDetails {
     /// `reasoning_tokens`, required.
     pub reasoning_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "batches", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for BatchUsageOutputTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("reasoning_tokens", &self.reasoning_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "batches", feature = "responses"))]
@@ -1751,13 +1931,22 @@ Required = "required",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionFunctionCallOption` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionFunctionCallOption {
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionFunctionCallOption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1814,7 +2003,7 @@ impl Empty for ChatCompletionFunctionCallOption {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionMessageCustomToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCall {
     /// `id`, required.
     pub id: String,
@@ -1823,8 +2012,19 @@ pub struct ChatCompletionMessageCustomToolCall {
     /// `custom`, required.
     pub custom: ChatCompletionMessageCustomToolCallCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageCustomToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("custom", &self.custom);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1899,15 +2099,25 @@ impl Empty for ChatCompletionMessageCustomToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionMessageCustomToolCall`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCallCustom {
     /// `name`, required.
     pub name: String,
     /// `input`, required.
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageCustomToolCallCustom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1973,7 +2183,7 @@ impl Empty for ChatCompletionMessageCustomToolCallCustom {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionMessageToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageToolCall {
     /// `id`, required.
     pub id: String,
@@ -1982,8 +2192,19 @@ pub struct ChatCompletionMessageToolCall {
     /// `function`, required.
     pub function: ChatCompletionMessageToolCallFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2058,15 +2279,25 @@ impl Empty for ChatCompletionMessageToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionMessageToolCall`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionMessageToolCallFunction {
     /// `name`, required.
     pub name: String,
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionMessageToolCallFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2162,31 +2393,40 @@ Audio = "audio",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestAssistantMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionRequestAssistantMessage {
     /// `content`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<ChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// `role`, required.
     pub role: consts::Assistant,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionRequestAssistantMessageAudio>,
     /// `tool_calls`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `function_call`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestAssistantMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("content", &self.content);
+        map.some("refusal", &self.refusal);
+        map.field("role", &self.role);
+        map.some("name", &self.name);
+        map.some("audio", &self.audio);
+        map.some("tool_calls", &self.tool_calls);
+        map.some("function_call", &self.function_call);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2304,13 +2544,22 @@ impl Empty for ChatCompletionRequestAssistantMessage {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 /// Inline schema in `ChatCompletionRequestAssistantMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestAssistantMessageAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
@@ -2397,15 +2646,25 @@ Refusal(ChatCompletionRequestMessageContentPartRefusal) = "refusal",
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionRequestAssistantMessage`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     /// `arguments`, required.
     pub arguments: String,
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestAssistantMessageFunctionCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("arguments", &self.arguments);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2475,17 +2734,26 @@ impl Empty for ChatCompletionRequestAssistantMessageFunctionCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     /// `url`, required.
     pub url: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("url", &self.url);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2552,15 +2820,25 @@ impl Empty for ChatCompletionRequestMessageContentPartImageImageUrl {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestMessageContentPartRefusal` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartRefusal {
     /// `type`, required.
     pub r#type: consts::Refusal,
     /// `refusal`, required.
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartRefusal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("refusal", &self.refusal);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2626,18 +2904,28 @@ impl Empty for ChatCompletionRequestMessageContentPartRefusal {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestMessageContentPartText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartText {
     /// `type`, required.
     pub r#type: consts::Text,
     /// `text`, required.
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionRequestMessageContentPartText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2713,17 +3001,25 @@ impl Empty for ChatCompletionRequestMessageContentPartText {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// The `ChatCompletionStreamOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatCompletionStreamOptions {
     /// `include_usage`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
     /// `include_obfuscation`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionStreamOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("include_usage", &self.include_usage);
+        map.some("include_obfuscation", &self.include_obfuscation);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2785,15 +3081,25 @@ impl Empty for ChatCompletionStreamOptions {
 
 #[cfg(any(feature = "chat", feature = "evals"))]
 /// The `ChatCompletionTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatCompletionTool {
     /// `type`, required.
     pub r#type: consts::Function,
     /// `function`, required.
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+#[allow(deprecated)]
+impl Serialize for ChatCompletionTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("function", &self.function);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "evals"))]
@@ -2876,7 +3182,7 @@ Forward = "forward",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ClickParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClickParam {
     /// `type`, required.
     /// Default: `"click"`.
@@ -2888,11 +3194,23 @@ pub struct ClickParam {
     /// `y`, required.
     pub y: i64,
     /// `keys`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ClickParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("button", &self.button);
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.some("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2985,7 +3303,7 @@ impl Empty for ClickParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterOutputImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterOutputImage {
     /// `type`, required.
     /// Default: `"image"`.
@@ -2993,8 +3311,18 @@ pub struct CodeInterpreterOutputImage {
     /// `url`, required.
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterOutputImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url", &self.url);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3060,7 +3388,7 @@ impl Empty for CodeInterpreterOutputImage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterOutputLogs` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterOutputLogs {
     /// `type`, required.
     /// Default: `"logs"`.
@@ -3068,8 +3396,18 @@ pub struct CodeInterpreterOutputLogs {
     /// `logs`, required.
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterOutputLogs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("logs", &self.logs);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3135,18 +3473,28 @@ impl Empty for CodeInterpreterOutputLogs {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CodeInterpreterTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterTool {
     /// `type`, required.
     pub r#type: consts::CodeInterpreter,
     /// `container`, required.
     pub container: CodeInterpreterToolContainer,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("container", &self.container);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3225,7 +3573,7 @@ impl Empty for CodeInterpreterTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CodeInterpreterToolCall {
     /// `type`, required.
     /// Default: `"code_interpreter_call"`.
@@ -3241,8 +3589,22 @@ pub struct CodeInterpreterToolCall {
     /// `outputs`, required, nullable.
     pub outputs: Option<Vec<CodeInterpreterToolCallOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CodeInterpreterToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("container_id", &self.container_id);
+        map.field("code", &self.code);
+        map.field("outputs", &self.outputs);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3395,7 +3757,7 @@ impl From<&str> for CodeInterpreterToolContainer {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompactionBody {
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -3405,11 +3767,22 @@ pub struct CompactionBody {
     /// `encrypted_content`, required.
     pub encrypted_content: String,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CompactionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3497,10 +3870,9 @@ impl Empty for CompactionBody {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionSummaryItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompactionSummaryItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -3509,8 +3881,19 @@ pub struct CompactionSummaryItemParam {
     /// Constraints: at most 20971520 characters.
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CompactionSummaryItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("encrypted_content", &self.encrypted_content);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3589,14 +3972,23 @@ impl Empty for CompactionSummaryItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionTriggerItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompactionTriggerItemParam {
     /// `type`, required.
     /// Default: `"compaction_trigger"`.
     pub r#type: consts::CompactionTrigger,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CompactionTriggerItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3654,7 +4046,7 @@ impl Empty for CompactionTriggerItemParam {
     feature = "vector-stores"
 ))]
 /// The `ComparisonFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonFilter {
     /// `type`, required.
     /// Default: `"eq"`.
@@ -3664,8 +4056,24 @@ pub struct ComparisonFilter {
     /// `value`, required.
     pub value: ComparisonFilterValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+#[allow(deprecated)]
+impl Serialize for ComparisonFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("key", &self.key);
+        map.field("value", &self.value);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -3838,7 +4246,7 @@ impl From<&str> for ComparisonFilterValueArrayItem {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// The `CompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompletionUsage {
     /// `completion_tokens`, required.
     /// Default: `0`.
@@ -3850,14 +4258,25 @@ pub struct CompletionUsage {
     /// Default: `0`.
     pub total_tokens: i64,
     /// `completion_tokens_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionUsageCompletionTokensDetails>,
     /// `prompt_tokens_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<CompletionUsagePromptTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+#[allow(deprecated)]
+impl Serialize for CompletionUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("completion_tokens", &self.completion_tokens);
+        map.field("prompt_tokens", &self.prompt_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.some("completion_tokens_details", &self.completion_tokens_details);
+        map.some("prompt_tokens_details", &self.prompt_tokens_details);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -3972,30 +4391,44 @@ impl Empty for CompletionUsage {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// Inline schema in `CompletionUsage`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompletionUsageCompletionTokensDetails {
     /// `accepted_prediction_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_prediction_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `reasoning_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `rejected_prediction_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_prediction_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+#[allow(deprecated)]
+impl Serialize for CompletionUsageCompletionTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some(
+            "accepted_prediction_tokens",
+            &self.accepted_prediction_tokens,
+        );
+        map.some("audio_tokens", &self.audio_tokens);
+        map.some("reasoning_tokens", &self.reasoning_tokens);
+        map.some("text_tokens", &self.text_tokens);
+        map.some(
+            "rejected_prediction_tokens",
+            &self.rejected_prediction_tokens,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -4090,29 +4523,37 @@ impl Empty for CompletionUsageCompletionTokensDetails {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// Inline schema in `CompletionUsage`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompletionUsagePromptTokensDetails {
     /// `audio_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `cache_write_tokens`, optional.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_write_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+#[allow(deprecated)]
+impl Serialize for CompletionUsagePromptTokensDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("audio_tokens", &self.audio_tokens);
+        map.some("cached_tokens", &self.cached_tokens);
+        map.some("text_tokens", &self.text_tokens);
+        map.some("image_tokens", &self.image_tokens);
+        map.some("cache_write_tokens", &self.cache_write_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -4212,15 +4653,30 @@ impl Empty for CompletionUsagePromptTokensDetails {
     feature = "vector-stores"
 ))]
 /// The `CompoundFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompoundFilter {
     /// `type`, required.
     pub r#type: CompoundFilterType,
     /// `filters`, required.
     pub filters: Vec<CompoundFilterFiltersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+#[allow(deprecated)]
+impl Serialize for CompoundFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("filters", &self.filters);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -4357,10 +4813,9 @@ pub type ComputerActionList = Vec<ComputerAction>;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
@@ -4371,14 +4826,29 @@ pub struct ComputerCallOutputItemParam {
     /// `output`, required.
     pub output: ComputerScreenshotImage,
     /// `acknowledged_safety_checks`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4503,19 +4973,28 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerCallSafetyCheckParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerCallSafetyCheckParam {
     /// `id`, required.
     pub id: String,
     /// `code`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerCallSafetyCheckParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.some("code", &self.code);
+        map.some("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4607,7 +5086,7 @@ Browser = "browser",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerScreenshotContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerScreenshotContent {
     /// `type`, required.
     /// Default: `"computer_screenshot"`.
@@ -4619,11 +5098,23 @@ pub struct ComputerScreenshotContent {
     /// `detail`, required.
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerScreenshotContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_url", &self.image_url);
+        map.field("file_id", &self.file_id);
+        map.field("detail", &self.detail);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4723,20 +5214,29 @@ impl Empty for ComputerScreenshotContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerScreenshotImage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComputerScreenshotImage {
     /// `type`, required.
     /// Default: `"computer_screenshot"`.
     pub r#type: consts::ComputerScreenshot,
     /// `image_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerScreenshotImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4807,14 +5307,23 @@ impl Empty for ComputerScreenshotImage {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ComputerTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComputerTool {
     /// `type`, required.
     /// Default: `"computer"`.
     pub r#type: consts::Computer,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4867,7 +5376,7 @@ impl Empty for ComputerTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerToolCall {
     /// `type`, required.
     /// Default: `"computer_call"`.
@@ -4877,18 +5386,31 @@ pub struct ComputerToolCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `action`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<ComputerAction>,
     /// `actions`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<ComputerActionList>,
     /// `pending_safety_checks`, required.
     pub pending_safety_checks: Vec<ComputerCallSafetyCheckParam>,
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("action", &self.action);
+        map.some("actions", &self.actions);
+        map.field("pending_safety_checks", &self.pending_safety_checks);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5011,27 +5533,41 @@ impl Empty for ComputerToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerToolCallOutput {
     /// `type`, required.
     /// Default: `"computer_call_output"`.
     pub r#type: consts::ComputerCallOutput,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
     pub output: ComputerScreenshotImage,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5143,7 +5679,7 @@ impl Empty for ComputerToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerToolCallOutputResource {
     /// `type`, required.
     /// Default: `"computer_call_output"`.
@@ -5153,18 +5689,34 @@ pub struct ComputerToolCallOutputResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
     pub output: ComputerScreenshotImage,
     /// `status`, required.
     pub status: ComputerCallOutputStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some(
+            "acknowledged_safety_checks",
+            &self.acknowledged_safety_checks,
+        );
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5286,7 +5838,7 @@ impl Empty for ComputerToolCallOutputResource {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ComputerUsePreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComputerUsePreviewTool {
     /// `type`, required.
     /// Default: `"computer_use_preview"`.
@@ -5298,8 +5850,20 @@ pub struct ComputerUsePreviewTool {
     /// `display_height`, required.
     pub display_height: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ComputerUsePreviewTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("environment", &self.environment);
+        map.field("display_width", &self.display_width);
+        map.field("display_height", &self.display_height);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5396,28 +5960,37 @@ impl Empty for ComputerUsePreviewTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ContainerAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerAutoParam {
     /// `type`, required.
     /// Default: `"container_auto"`.
     pub r#type: consts::ContainerAuto,
     /// `file_ids`, optional.
     /// Constraints: at most 50 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `memory_limit`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<ContainerAutoParamNetworkPolicy>,
     /// `skills`, optional.
     /// Constraints: at most 200 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<ContainerAutoParamSkillsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ContainerAutoParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("file_ids", &self.file_ids);
+        map.some("memory_limit", &self.memory_limit);
+        map.some("network_policy", &self.network_policy);
+        map.some("skills", &self.skills);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5534,7 +6107,7 @@ Inline(InlineSkillParam) = "inline",
 
 #[cfg(any(feature = "containers", feature = "responses"))]
 /// The `ContainerFileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFileCitationParam {
     /// `type`, required.
     /// Default: `"container_file_citation"`.
@@ -5552,8 +6125,22 @@ pub struct ContainerFileCitationParam {
     /// `filename`, required.
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "containers", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ContainerFileCitationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("start_index", &self.start_index);
+        map.field("end_index", &self.end_index);
+        map.field("container_id", &self.container_id);
+        map.field("file_id", &self.file_id);
+        map.field("filename", &self.filename);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "containers", feature = "responses"))]
@@ -5699,7 +6286,7 @@ V64g = "64g",
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyAllowlistParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerNetworkPolicyAllowlistParam {
     /// `type`, required.
     /// Default: `"allowlist"`.
@@ -5709,11 +6296,26 @@ pub struct ContainerNetworkPolicyAllowlistParam {
     pub allowed_domains: Vec<String>,
     /// `domain_secrets`, optional.
     /// Constraints: at least 1 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain_secrets: Option<Vec<ContainerNetworkPolicyDomainSecretParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for ContainerNetworkPolicyAllowlistParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("allowed_domains", &self.allowed_domains);
+        map.some("domain_secrets", &self.domain_secrets);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -5809,14 +6411,28 @@ impl Empty for ContainerNetworkPolicyAllowlistParam {
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyDisabledParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerNetworkPolicyDisabledParam {
     /// `type`, required.
     /// Default: `"disabled"`.
     pub r#type: consts::Disabled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for ContainerNetworkPolicyDisabledParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -5884,7 +6500,7 @@ impl Empty for ContainerNetworkPolicyDisabledParam {
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyDomainSecretParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerNetworkPolicyDomainSecretParam {
     /// `domain`, required.
     /// Constraints: at least 1 characters.
@@ -5897,8 +6513,24 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     /// A credential: `Debug` shows `[REDACTED]` in its place.
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for ContainerNetworkPolicyDomainSecretParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("domain", &self.domain);
+        map.field("name", &self.name);
+        map.field("value", &self.value);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -5983,7 +6615,7 @@ impl Empty for ContainerNetworkPolicyDomainSecretParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ContainerReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerReferenceParam {
     /// `type`, required.
     /// Default: `"container_reference"`.
@@ -5991,8 +6623,18 @@ pub struct ContainerReferenceParam {
     /// `container_id`, required.
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ContainerReferenceParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("container_id", &self.container_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6062,7 +6704,7 @@ impl Empty for ContainerReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ContainerReferenceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerReferenceResource {
     /// `type`, required.
     /// Default: `"container_reference"`.
@@ -6070,8 +6712,18 @@ pub struct ContainerReferenceResource {
     /// `container_id`, required.
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ContainerReferenceResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("container_id", &self.container_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6141,15 +6793,25 @@ impl Empty for ContainerReferenceResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CoordParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CoordParam {
     /// `x`, required.
     pub x: i64,
     /// `y`, required.
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CoordParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6215,41 +6877,49 @@ impl Empty for CoordParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `CreateModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateModelResponseProperties {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CreateModelResponseProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.some("prompt_cache_options", &self.prompt_cache_options);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -6384,7 +7054,7 @@ impl Empty for CreateModelResponseProperties {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomGrammarFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomGrammarFormatParam {
     /// `type`, required.
     /// Default: `"grammar"`.
@@ -6394,8 +7064,19 @@ pub struct CustomGrammarFormatParam {
     /// `definition`, required.
     pub definition: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CustomGrammarFormatParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("syntax", &self.syntax);
+        map.field("definition", &self.definition);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6474,14 +7155,23 @@ impl Empty for CustomGrammarFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomTextFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustomTextFormatParam {
     /// `type`, required.
     /// Default: `"text"`.
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CustomTextFormatParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6534,28 +7224,40 @@ impl Empty for CustomTextFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CustomToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolCall {
     /// `type`, required.
     pub r#type: consts::CustomToolCall,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `input`, required.
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CustomToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6674,23 +7376,34 @@ impl Empty for CustomToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CustomToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolCallOutput {
     /// `type`, required.
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
     pub output: CustomToolCallOutputOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CustomToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6801,7 +7514,7 @@ impl From<&str> for CustomToolCallOutputOutput {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomToolParam {
     /// `type`, required.
     /// Default: `"custom"`.
@@ -6809,20 +7522,30 @@ pub struct CustomToolParam {
     /// `name`, required.
     pub name: String,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `format`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<CustomToolParamFormat>,
     /// `defer_loading`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for CustomToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.some("description", &self.description);
+        map.some("format", &self.format);
+        map.some("defer_loading", &self.defer_loading);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6957,14 +7680,23 @@ Original = "original",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DirectToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DirectToolCallCaller {
     /// `type`, required.
     /// Default: `"direct"`.
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for DirectToolCallCaller {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7017,14 +7749,23 @@ impl Empty for DirectToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DirectToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DirectToolCallCallerParam {
     /// `type`, required.
     /// Default: `"direct"`.
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for DirectToolCallCallerParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7077,7 +7818,7 @@ impl Empty for DirectToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DoubleClickAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DoubleClickAction {
     /// `type`, required.
     /// Default: `"double_click"`.
@@ -7089,8 +7830,20 @@ pub struct DoubleClickAction {
     /// `keys`, required, nullable.
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for DoubleClickAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.field("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7174,7 +7927,7 @@ impl Empty for DoubleClickAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DragParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DragParam {
     /// `type`, required.
     /// Default: `"drag"`.
@@ -7182,11 +7935,21 @@ pub struct DragParam {
     /// `path`, required.
     pub path: Vec<CoordParam>,
     /// `keys`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for DragParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("path", &self.path);
+        map.some("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7261,21 +8024,31 @@ impl Empty for DragParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `EasyInputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EasyInputMessage {
     /// `role`, required.
     pub role: EasyInputMessageRole,
     /// `content`, required.
     pub content: EasyInputMessageContent,
     /// `phase`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for EasyInputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("phase", &self.phase);
+        map.some("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7445,7 +8218,7 @@ pub type EmptyModelParam = serde_json::Value;
     feature = "responses"
 ))]
 /// The `Error` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Error {
     /// `code`, required, nullable.
     pub code: Option<String>,
@@ -7456,8 +8229,25 @@ pub struct Error {
     /// `type`, required.
     pub r#type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.field("param", &self.param);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -7551,26 +8341,34 @@ impl Empty for Error {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Inline schema in `EvalGraderScoreModel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvalGraderScoreModelSamplingParams {
     /// `seed`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completions_tokens`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completions_tokens: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for EvalGraderScoreModelSamplingParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("seed", &self.seed);
+        map.some("top_p", &self.top_p);
+        map.some("temperature", &self.temperature);
+        map.some("max_completions_tokens", &self.max_completions_tokens);
+        map.some("reasoning_effort", &self.reasoning_effort);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -7694,18 +8492,28 @@ RougeL = "rouge_l",
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalItem {
     /// `role`, required.
     pub role: EvalItemRole,
     /// `content`, required.
     pub content: EvalItemContent,
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for EvalItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -7812,15 +8620,25 @@ InputAudio(InputAudio),
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItemContentOutputText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalItemContentOutputText {
     /// `type`, required.
     pub r#type: consts::OutputText,
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for EvalItemContentOutputText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -7890,18 +8708,28 @@ pub type EvalItemContentText = String;
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItemInputImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalItemInputImage {
     /// `type`, required.
     pub r#type: consts::InputImage,
     /// `image_url`, required.
     pub image_url: String,
     /// `detail`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for EvalItemInputImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("image_url", &self.image_url);
+        map.some("detail", &self.detail);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -7984,7 +8812,7 @@ pub type EvalItemRole = EasyInputMessageRole;
 
 #[cfg(any(feature = "files", feature = "responses"))]
 /// The `FileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileCitationParam {
     /// `type`, required.
     /// Default: `"file_citation"`.
@@ -7997,8 +8825,20 @@ pub struct FileCitationParam {
     /// `filename`, required.
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FileCitationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("index", &self.index);
+        map.field("file_id", &self.file_id);
+        map.field("filename", &self.filename);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "responses"))]
@@ -8101,7 +8941,7 @@ High = "high",
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 /// The `FileExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileExpirationAfter {
     /// `anchor`, required.
     pub anchor: consts::CreatedAt,
@@ -8109,8 +8949,18 @@ pub struct FileExpirationAfter {
     /// Constraints: minimum 3600, maximum 2592000.
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+#[allow(deprecated)]
+impl Serialize for FileExpirationAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("anchor", &self.anchor);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -8176,7 +9026,7 @@ impl Empty for FileExpirationAfter {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FileSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileSearchTool {
     /// `type`, required.
     /// Default: `"file_search"`.
@@ -8184,17 +9034,27 @@ pub struct FileSearchTool {
     /// `vector_store_ids`, required.
     pub vector_store_ids: Vec<String>,
     /// `max_num_results`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<i64>,
     /// `ranking_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<RankingOptions>,
     /// `filters`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FileSearchTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("vector_store_ids", &self.vector_store_ids);
+        map.some("max_num_results", &self.max_num_results);
+        map.some("ranking_options", &self.ranking_options);
+        map.some("filters", &self.filters);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -8297,7 +9157,7 @@ impl Empty for FileSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FileSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileSearchToolCall {
     /// `id`, required.
     pub id: String,
@@ -8308,11 +9168,23 @@ pub struct FileSearchToolCall {
     /// `queries`, required.
     pub queries: Vec<String>,
     /// `results`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<FileSearchToolCallResultsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FileSearchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("queries", &self.queries);
+        map.some("results", &self.results);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8405,26 +9277,34 @@ impl Empty for FileSearchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Inline schema in `FileSearchToolCall`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileSearchToolCallResultsItem {
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `filename`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `attributes`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// `score`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FileSearchToolCallResultsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_id", &self.file_id);
+        map.some("text", &self.text);
+        map.some("filename", &self.filename);
+        map.some("attributes", &self.attributes);
+        map.some("score", &self.score);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8567,13 +9447,11 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"function_call_output"`.
@@ -8581,20 +9459,32 @@ pub struct FunctionCallOutputItemParam {
     /// `output`, required.
     pub output: FunctionCallOutputItemParamOutput,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8780,22 +9670,31 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// The `FunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionObject {
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `parameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<FunctionParameters>,
     /// `strict`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+#[allow(deprecated)]
+impl Serialize for FunctionObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("description", &self.description);
+        map.field("name", &self.name);
+        map.some("parameters", &self.parameters);
+        map.some("strict", &self.strict);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -8883,7 +9782,7 @@ pub type FunctionParameters = serde_json::Value;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellAction {
     /// `commands`, required.
     pub commands: Vec<String>,
@@ -8892,8 +9791,19 @@ pub struct FunctionShellAction {
     /// `max_output_length`, required, nullable.
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("commands", &self.commands);
+        map.field("timeout_ms", &self.timeout_ms);
+        map.field("max_output_length", &self.max_output_length);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8968,19 +9878,28 @@ impl Empty for FunctionShellAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellActionParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellActionParam {
     /// `commands`, required.
     pub commands: Vec<String>,
     /// `timeout_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<i64>,
     /// `max_output_length`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellActionParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("commands", &self.commands);
+        map.some("timeout_ms", &self.timeout_ms);
+        map.some("max_output_length", &self.max_output_length);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9055,7 +9974,7 @@ impl Empty for FunctionShellActionParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCall {
     /// `type`, required.
     /// Default: `"shell_call"`.
@@ -9065,7 +9984,6 @@ pub struct FunctionShellCall {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `action`, required.
     pub action: FunctionShellAction,
@@ -9074,11 +9992,26 @@ pub struct FunctionShellCall {
     /// `environment`, required, nullable.
     pub environment: Option<FunctionShellCallEnvironment>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("action", &self.action);
+        map.field("status", &self.status);
+        map.field("environment", &self.environment);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9218,16 +10151,14 @@ ContainerReference(ContainerReferenceResource) = "container_reference",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call"`.
@@ -9235,14 +10166,27 @@ pub struct FunctionShellCallItemParam {
     /// `action`, required.
     pub action: FunctionShellActionParam,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionShellCallItemStatus>,
     /// `environment`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<FunctionShellCallItemParamEnvironment>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("type", &self.r#type);
+        map.field("action", &self.action);
+        map.some("status", &self.status);
+        map.some("environment", &self.environment);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9385,7 +10329,7 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutput {
     /// `type`, required.
     /// Default: `"shell_call_output"`.
@@ -9395,7 +10339,6 @@ pub struct FunctionShellCallOutput {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
     pub status: FunctionShellCallOutputStatusEnum,
@@ -9404,11 +10347,26 @@ pub struct FunctionShellCallOutput {
     /// `max_output_length`, required, nullable.
     pub max_output_length: Option<i64>,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("status", &self.status);
+        map.field("output", &self.output);
+        map.field("max_output_length", &self.max_output_length);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9537,7 +10495,7 @@ impl Empty for FunctionShellCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutputContent {
     /// `stdout`, required.
     pub stdout: String,
@@ -9546,11 +10504,22 @@ pub struct FunctionShellCallOutputContent {
     /// `outcome`, required.
     pub outcome: FunctionShellCallOutputContentOutcome,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("stdout", &self.stdout);
+        map.field("stderr", &self.stderr);
+        map.field("outcome", &self.outcome);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9645,7 +10614,7 @@ Exit(FunctionShellCallOutputExitOutcome) = "exit",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutputContentParam {
     /// `stdout`, required.
     /// Constraints: at most 10485760 characters.
@@ -9656,8 +10625,19 @@ pub struct FunctionShellCallOutputContentParam {
     /// `outcome`, required.
     pub outcome: FunctionShellCallOutputOutcomeParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputContentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("stdout", &self.stdout);
+        map.field("stderr", &self.stderr);
+        map.field("outcome", &self.outcome);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9732,7 +10712,7 @@ impl Empty for FunctionShellCallOutputContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputExitOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutputExitOutcome {
     /// `type`, required.
     /// Default: `"exit"`.
@@ -9740,8 +10720,18 @@ pub struct FunctionShellCallOutputExitOutcome {
     /// `exit_code`, required.
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputExitOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("exit_code", &self.exit_code);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9811,7 +10801,7 @@ impl Empty for FunctionShellCallOutputExitOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputExitOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutputExitOutcomeParam {
     /// `type`, required.
     /// Default: `"exit"`.
@@ -9819,8 +10809,18 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
     /// `exit_code`, required.
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputExitOutcomeParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("exit_code", &self.exit_code);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9890,16 +10890,14 @@ impl Empty for FunctionShellCallOutputExitOutcomeParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionShellCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call_output"`.
@@ -9907,14 +10905,27 @@ pub struct FunctionShellCallOutputItemParam {
     /// `output`, required.
     pub output: Vec<FunctionShellCallOutputContentParam>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionShellCallItemStatus>,
     /// `max_output_length`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.field("type", &self.r#type);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.some("max_output_length", &self.max_output_length);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10057,14 +11068,23 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputTimeoutOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionShellCallOutputTimeoutOutcome {
     /// `type`, required.
     /// Default: `"timeout"`.
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputTimeoutOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10117,14 +11137,23 @@ impl Empty for FunctionShellCallOutputTimeoutOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputTimeoutOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     /// `type`, required.
     /// Default: `"timeout"`.
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellCallOutputTimeoutOutcomeParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10190,20 +11219,29 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionShellToolParam {
     /// `type`, required.
     /// Default: `"shell"`.
     pub r#type: consts::Shell,
     /// `environment`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Box<FunctionShellToolParamEnvironment>>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionShellToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("environment", &self.environment);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -10288,7 +11326,7 @@ ContainerReference(ContainerReferenceParam) = "container_reference",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionTool {
     /// `type`, required.
     /// Default: `"function"`.
@@ -10296,24 +11334,36 @@ pub struct FunctionTool {
     /// `name`, required.
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, required, nullable.
     pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `output_schema`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `strict`, required, nullable.
     pub strict: Option<bool>,
     /// `defer_loading`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.some("description", &self.description);
+        map.field("parameters", &self.parameters);
+        map.some("output_schema", &self.output_schema);
+        map.field("strict", &self.strict);
+        map.some("defer_loading", &self.defer_loading);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -10446,31 +11496,43 @@ impl Empty for FunctionTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionToolCall {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `arguments`, required.
     pub arguments: String,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10603,33 +11665,43 @@ impl Empty for FunctionToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionToolCallOutput {
     /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
     pub output: FunctionToolCallOutputOutput,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("call_id", &self.call_id);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10776,34 +11848,46 @@ impl From<&str> for FunctionToolCallOutputOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionToolCallOutputResource {
     /// `id`, required.
     pub id: String,
     /// `type`, required.
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
     pub output: FunctionToolCallOutputResourceOutput,
     /// `status`, required.
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionToolCallOutputResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.some("call_id", &self.call_id);
+        map.some("name", &self.name);
+        map.some("namespace", &self.namespace);
+        map.some("caller", &self.caller);
+        map.field("output", &self.output);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10960,7 +12044,7 @@ impl From<&str> for FunctionToolCallOutputResourceOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionToolCallResource {
     /// `id`, required.
     pub id: String,
@@ -10969,10 +12053,8 @@ pub struct FunctionToolCallResource {
     /// `call_id`, required.
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
     pub name: String,
@@ -10981,11 +12063,27 @@ pub struct FunctionToolCallResource {
     /// `status`, required.
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionToolCallResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.some("caller", &self.caller);
+        map.some("namespace", &self.namespace);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11128,35 +12226,45 @@ impl Empty for FunctionToolCallResource {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionToolParam {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 128 characters, pattern `^[a-zA-Z0-9_-]+$`.
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<EmptyModelParam>,
     /// `strict`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// `type`, required.
     /// Default: `"function"`.
     pub r#type: consts::Function,
     /// `output_schema`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `defer_loading`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for FunctionToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("description", &self.description);
+        map.some("parameters", &self.parameters);
+        map.some("strict", &self.strict);
+        map.field("type", &self.r#type);
+        map.some("output_schema", &self.output_schema);
+        map.some("defer_loading", &self.defer_loading);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11287,7 +12395,7 @@ impl Empty for FunctionToolParam {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderLabelModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderLabelModel {
     /// `type`, required.
     pub r#type: consts::LabelModel,
@@ -11302,8 +12410,22 @@ pub struct GraderLabelModel {
     /// `passing_labels`, required.
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for GraderLabelModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("model", &self.model);
+        map.field("input", &self.input);
+        map.field("labels", &self.labels);
+        map.field("passing_labels", &self.passing_labels);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -11410,7 +12532,7 @@ impl Empty for GraderLabelModel {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderPython` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderPython {
     /// `type`, required.
     pub r#type: consts::Python,
@@ -11419,11 +12541,22 @@ pub struct GraderPython {
     /// `source`, required.
     pub source: String,
     /// `image_tag`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for GraderPython {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("source", &self.source);
+        map.some("image_tag", &self.image_tag);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -11507,7 +12640,7 @@ impl Empty for GraderPython {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderScoreModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderScoreModel {
     /// `type`, required.
     pub r#type: consts::ScoreModel,
@@ -11516,16 +12649,28 @@ pub struct GraderScoreModel {
     /// `model`, required.
     pub model: String,
     /// `sampling_params`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<GraderScoreModelSamplingParams>,
     /// `input`, required.
     pub input: Vec<EvalItem>,
     /// `range`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for GraderScoreModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("model", &self.model);
+        map.some("sampling_params", &self.sampling_params);
+        map.field("input", &self.input);
+        map.some("range", &self.range);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -11632,7 +12777,7 @@ pub type GraderScoreModelSamplingParams = EvalGraderScoreModelSamplingParams;
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderStringCheck` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderStringCheck {
     /// `type`, required.
     pub r#type: consts::StringCheck,
@@ -11645,8 +12790,21 @@ pub struct GraderStringCheck {
     /// `operation`, required.
     pub operation: GraderStringCheckOperation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for GraderStringCheck {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.field("reference", &self.reference);
+        map.field("operation", &self.operation);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -11762,7 +12920,7 @@ Ilike = "ilike",
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderTextSimilarity` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraderTextSimilarity {
     /// `type`, required.
     /// Default: `"text_similarity"`.
@@ -11776,8 +12934,21 @@ pub struct GraderTextSimilarity {
     /// `evaluation_metric`, required.
     pub evaluation_metric: GraderTextSimilarityEvaluationMetric,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for GraderTextSimilarity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("input", &self.input);
+        map.field("reference", &self.reference);
+        map.field("evaluation_metric", &self.evaluation_metric);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -11899,7 +13070,7 @@ Regex = "regex",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `HTTPError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HTTPError {
     /// `type`, required.
     /// Default: `"http_error"`.
@@ -11909,8 +13080,19 @@ pub struct HTTPError {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for HTTPError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11985,15 +13167,25 @@ impl Empty for HTTPError {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `HybridSearchOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HybridSearchOptions {
     /// `embedding_weight`, required.
     pub embedding_weight: f64,
     /// `text_weight`, required.
     pub text_weight: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for HybridSearchOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("embedding_weight", &self.embedding_weight);
+        map.field("text_weight", &self.text_weight);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -12098,55 +13290,64 @@ Auto = "auto",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ImageGenTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageGenTool {
     /// `type`, required.
     pub r#type: consts::ImageGeneration,
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ImageGenToolModel>,
     /// `quality`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<ImageGenToolQuality>,
     /// `size`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<ImageGenToolSize>,
     /// `output_format`, optional.
     /// Default: `"png"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<ImageGenToolOutputFormat>,
     /// `output_compression`, optional.
     /// Constraints: minimum 0, maximum 100.
     /// Default: `100`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<u64>,
     /// `moderation`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ImageGenToolModeration>,
     /// `background`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<ImageGenToolBackground>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<InputFidelity>,
     /// `input_image_mask`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_image_mask: Option<ImageGenToolInputImageMask>,
     /// `partial_images`, optional.
     /// Constraints: minimum 0, maximum 3.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<u64>,
     /// `action`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<ImageGenActionEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ImageGenTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("model", &self.model);
+        map.some("quality", &self.quality);
+        map.some("size", &self.size);
+        map.some("output_format", &self.output_format);
+        map.some("output_compression", &self.output_compression);
+        map.some("moderation", &self.moderation);
+        map.some("background", &self.background);
+        map.some("input_fidelity", &self.input_fidelity);
+        map.some("input_image_mask", &self.input_image_mask);
+        map.some("partial_images", &self.partial_images);
+        map.some("action", &self.action);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -12315,7 +13516,7 @@ pub type ImageGenToolBackground = EditImageBodyJsonParamBackground;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ImageGenToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageGenToolCall {
     /// `type`, required.
     pub r#type: consts::ImageGenerationCall,
@@ -12326,8 +13527,20 @@ pub struct ImageGenToolCall {
     /// `result`, required, nullable.
     pub result: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ImageGenToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("result", &self.result);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -12426,17 +13639,25 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Inline schema in `ImageGenTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageGenToolInputImageMask {
     /// `image_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ImageGenToolInputImageMask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -12577,7 +13798,7 @@ MessageOutputTextLogprobs = "message.output_text.logprobs",
     feature = "responses"
 ))]
 /// The `InlineSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InlineSkillParam {
     /// `type`, required.
     /// Default: `"inline"`.
@@ -12589,8 +13810,25 @@ pub struct InlineSkillParam {
     /// `source`, required.
     pub source: InlineSkillSourceParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for InlineSkillParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("source", &self.source);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -12693,7 +13931,7 @@ impl Empty for InlineSkillParam {
     feature = "responses"
 ))]
 /// The `InlineSkillSourceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InlineSkillSourceParam {
     /// `type`, required.
     /// Default: `"base64"`.
@@ -12705,8 +13943,24 @@ pub struct InlineSkillSourceParam {
     /// Constraints: at least 1 characters, at most 70254592 characters.
     pub data: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for InlineSkillSourceParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("media_type", &self.media_type);
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -12791,15 +14045,25 @@ impl Empty for InlineSkillSourceParam {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// The `InputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputAudio {
     /// `type`, required.
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
     pub input_audio: InputAudioInputAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for InputAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("input_audio", &self.input_audio);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -12869,15 +14133,25 @@ impl Empty for InputAudio {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// Inline schema in `InputAudio`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputAudioInputAudio {
     /// `data`, required.
     pub data: String,
     /// `format`, required.
     pub format: InputAudioInputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+#[allow(deprecated)]
+impl Serialize for InputAudioInputAudio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.field("format", &self.format);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -12970,32 +14244,41 @@ Low = "low",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputFileContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InputFileContentParam {
     /// `type`, required.
     /// Default: `"input_file"`.
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `filename`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `file_url`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
     /// `detail`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for InputFileContentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("file_id", &self.file_id);
+        map.some("filename", &self.filename);
+        map.some("file_data", &self.file_data);
+        map.some("file_url", &self.file_url);
+        map.some("detail", &self.detail);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13111,26 +14394,35 @@ impl Empty for InputFileContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputImageContentParamAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InputImageContentParamAutoParam {
     /// `type`, required.
     /// Default: `"input_image"`.
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<DetailEnum>,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for InputImageContentParamAutoParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.some("detail", &self.detail);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13245,21 +14537,31 @@ ProgramOutputItemParam(ProgramOutputItemParam),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputMessage {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// `role`, required.
     pub role: InputMessageRole,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: InputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for InputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.field("role", &self.role);
+        map.some("status", &self.status);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13360,7 +14662,7 @@ Developer = "developer",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputTextContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InputTextContentParam {
     /// `type`, required.
     /// Default: `"input_text"`.
@@ -13369,11 +14671,21 @@ pub struct InputTextContentParam {
     /// Constraints: at most 10485760 characters.
     pub text: String,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for InputTextContentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.some("prompt_cache_breakpoint", &self.prompt_cache_breakpoint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13510,16 +14822,25 @@ MCPToolCall(MCPToolCall),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ItemReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ItemReferenceParam {
     /// `type`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ItemReferenceParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13585,7 +14906,7 @@ impl Empty for ItemReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `KeyPressAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyPressAction {
     /// `type`, required.
     /// Default: `"keypress"`.
@@ -13593,8 +14914,18 @@ pub struct KeyPressAction {
     /// `keys`, required.
     pub keys: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for KeyPressAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13660,18 +14991,27 @@ impl Empty for KeyPressAction {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalEnvironmentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LocalEnvironmentParam {
     /// `type`, required.
     /// Default: `"local"`.
     pub r#type: consts::Local,
     /// `skills`, optional.
     /// Constraints: at most 200 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<LocalSkillParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalEnvironmentParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("skills", &self.skills);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -13733,14 +15073,23 @@ impl Empty for LocalEnvironmentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalEnvironmentResource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LocalEnvironmentResource {
     /// `type`, required.
     /// Default: `"local"`.
     pub r#type: consts::Local,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalEnvironmentResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13793,7 +15142,7 @@ impl Empty for LocalEnvironmentResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellExecAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalShellExecAction {
     /// `type`, required.
     /// Default: `"exec"`.
@@ -13801,19 +15150,30 @@ pub struct LocalShellExecAction {
     /// `command`, required.
     pub command: Vec<String>,
     /// `timeout_ms`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<i64>,
     /// `working_directory`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
     /// `env`, required.
     pub env: std::collections::BTreeMap<String, String>,
     /// `user`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalShellExecAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("command", &self.command);
+        map.some("timeout_ms", &self.timeout_ms);
+        map.some("working_directory", &self.working_directory);
+        map.field("env", &self.env);
+        map.some("user", &self.user);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -13922,7 +15282,7 @@ impl Empty for LocalShellExecAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalShellToolCall {
     /// `type`, required.
     pub r#type: consts::LocalShellCall,
@@ -13935,8 +15295,21 @@ pub struct LocalShellToolCall {
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalShellToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("action", &self.action);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14029,7 +15402,7 @@ impl Empty for LocalShellToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalShellToolCallOutput {
     /// `type`, required.
     pub r#type: consts::LocalShellCallOutput,
@@ -14038,11 +15411,22 @@ pub struct LocalShellToolCallOutput {
     /// `output`, required.
     pub output: String,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalShellToolCallOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("output", &self.output);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14126,14 +15510,23 @@ impl Empty for LocalShellToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LocalShellToolParam {
     /// `type`, required.
     /// Default: `"local_shell"`.
     pub r#type: consts::LocalShell,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalShellToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -14186,7 +15579,7 @@ impl Empty for LocalShellToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalSkillParam {
     /// `name`, required.
     pub name: String,
@@ -14195,8 +15588,19 @@ pub struct LocalSkillParam {
     /// `path`, required.
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for LocalSkillParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("path", &self.path);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -14275,7 +15679,7 @@ impl Empty for LocalSkillParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPApprovalRequest {
     /// `type`, required.
     pub r#type: consts::McpApprovalRequest,
@@ -14288,8 +15692,21 @@ pub struct MCPApprovalRequest {
     /// `arguments`, required.
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPApprovalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14390,23 +15807,34 @@ impl Empty for MCPApprovalRequest {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPApprovalResponse {
     /// `type`, required.
     pub r#type: consts::McpApprovalResponse,
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `approval_request_id`, required.
     pub approval_request_id: String,
     /// `approve`, required.
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPApprovalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("id", &self.id);
+        map.field("approval_request_id", &self.approval_request_id);
+        map.field("approve", &self.approve);
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14504,7 +15932,7 @@ impl Empty for MCPApprovalResponse {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalResponseResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPApprovalResponseResource {
     /// `type`, required.
     pub r#type: consts::McpApprovalResponse,
@@ -14515,11 +15943,23 @@ pub struct MCPApprovalResponseResource {
     /// `approve`, required.
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPApprovalResponseResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("approval_request_id", &self.approval_request_id);
+        map.field("approve", &self.approve);
+        map.some("reason", &self.reason);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14617,7 +16057,7 @@ impl Empty for MCPApprovalResponseResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPListTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPListTools {
     /// `type`, required.
     pub r#type: consts::McpListTools,
@@ -14628,11 +16068,23 @@ pub struct MCPListTools {
     /// `tools`, required.
     pub tools: Vec<MCPListToolsTool>,
     /// `error`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPListTools {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("tools", &self.tools);
+        map.some("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14729,21 +16181,31 @@ impl Empty for MCPListTools {
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
 /// The `MCPListToolsTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPListToolsTool {
     /// `name`, required.
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `input_schema`, required.
     pub input_schema: serde_json::Value,
     /// `annotations`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPListToolsTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.some("description", &self.description);
+        map.field("input_schema", &self.input_schema);
+        map.some("annotations", &self.annotations);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
@@ -14831,7 +16293,7 @@ impl Empty for MCPListToolsTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPProtocolError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPProtocolError {
     /// `type`, required.
     /// Default: `"mcp_protocol_error"`.
@@ -14841,8 +16303,19 @@ pub struct MCPProtocolError {
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPProtocolError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14922,48 +16395,63 @@ impl Empty for MCPProtocolError {
     feature = "responses"
 ))]
 /// The `MCPTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPTool {
     /// `type`, required.
     pub r#type: consts::Mcp,
     /// `server_label`, required.
     pub server_label: String,
     /// `server_url`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_url: Option<String>,
     /// `connector_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<MCPToolConnectorId>,
     /// `tunnel_id`, optional.
     /// Constraints: pattern `^tunnel_[a-z0-9]{32}$`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel_id: Option<String>,
     /// `authorization`, optional.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<crate::SecretValue>,
     /// `server_description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_description: Option<String>,
     /// `headers`, optional, nullable.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, crate::SecretValue>>,
     /// `allowed_tools`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<MCPToolAllowedTools>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// `require_approval`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_approval: Option<MCPToolRequireApproval>,
     /// `defer_loading`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for MCPTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("server_label", &self.server_label);
+        map.some("server_url", &self.server_url);
+        map.some("connector_id", &self.connector_id);
+        map.some("tunnel_id", &self.tunnel_id);
+        map.some("authorization", &self.authorization);
+        map.some("server_description", &self.server_description);
+        map.some("headers", &self.headers);
+        map.some("allowed_tools", &self.allowed_tools);
+        map.some("allowed_callers", &self.allowed_callers);
+        map.some("require_approval", &self.require_approval);
+        map.some("defer_loading", &self.defer_loading);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -15164,7 +16652,7 @@ MCPToolFilter(MCPToolFilter),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPToolCall {
     /// `type`, required.
     pub r#type: consts::McpCall,
@@ -15177,20 +16665,33 @@ pub struct MCPToolCall {
     /// `arguments`, required.
     pub arguments: String,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `error`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<MCPToolCallError>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MCPToolCallStatus>,
     /// `approval_request_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_request_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("server_label", &self.server_label);
+        map.field("name", &self.name);
+        map.field("arguments", &self.arguments);
+        map.some("output", &self.output);
+        map.some("error", &self.error);
+        map.some("status", &self.status);
+        map.some("approval_request_id", &self.approval_request_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -15395,7 +16896,7 @@ ConnectorSharepoint = "connector_sharepoint",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPToolExecutionError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MCPToolExecutionError {
     /// `type`, required.
     /// Default: `"mcp_tool_execution_error"`.
@@ -15403,8 +16904,18 @@ pub struct MCPToolExecutionError {
     /// `content`, required.
     pub content: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MCPToolExecutionError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -15475,17 +16986,30 @@ impl Empty for MCPToolExecutionError {
     feature = "responses"
 ))]
 /// The `MCPToolFilter` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MCPToolFilter {
     /// `tool_names`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_names: Option<Vec<String>>,
     /// `read_only`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for MCPToolFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("tool_names", &self.tool_names);
+        map.some("read_only", &self.read_only);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -15578,17 +17102,30 @@ MCPToolApprovalFilter(MCPToolRequireApprovalMCPToolApprovalFilter),
     feature = "responses"
 ))]
 /// Inline schema in `MCPTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     /// `always`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub always: Option<MCPToolFilter>,
     /// `never`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub never: Option<MCPToolFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for MCPToolRequireApprovalMCPToolApprovalFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("always", &self.always);
+        map.some("never", &self.never);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -15676,7 +17213,7 @@ Never = "never",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `Message` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// `type`, required.
     /// Default: `"message"`.
@@ -15690,11 +17227,24 @@ pub struct Message {
     /// `content`, required.
     pub content: Vec<MessageContentItem>,
     /// `phase`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("status", &self.status);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("phase", &self.phase);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -15843,15 +17393,25 @@ FinalAnswer = "final_answer",
 
 #[cfg(any(feature = "assistants", feature = "moderations"))]
 /// The `MessageRequestContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageRequestContentTextObject {
     /// `type`, required.
     pub r#type: consts::Text,
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+#[allow(deprecated)]
+impl Serialize for MessageRequestContentTextObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "moderations"))]
@@ -16140,37 +17700,45 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelResponseProperties {
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ModelResponseProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("metadata", &self.metadata);
+        map.some("top_logprobs", &self.top_logprobs);
+        map.some("temperature", &self.temperature);
+        map.some("top_p", &self.top_p);
+        map.some("user", &self.user);
+        map.some("safety_identifier", &self.safety_identifier);
+        map.some("prompt_cache_key", &self.prompt_cache_key);
+        map.some("prompt_cache_retention", &self.prompt_cache_retention);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -16295,13 +17863,22 @@ impl Empty for ModelResponseProperties {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationConfigParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModerationConfigParam {
     /// `mode`, required.
     pub mode: ModerationMode,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ModerationConfigParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mode", &self.mode);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -16380,16 +17957,25 @@ Block = "block",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModerationParam {
     /// `model`, required.
     pub model: String,
     /// `policy`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<ModerationPolicyParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ModerationParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("model", &self.model);
+        map.some("policy", &self.policy);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -16455,17 +18041,25 @@ impl Empty for ModerationParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationPolicyParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModerationPolicyParam {
     /// `input`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<ModerationConfigParam>,
     /// `output`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<ModerationConfigParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ModerationPolicyParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("input", &self.input);
+        map.some("output", &self.output);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -16527,7 +18121,7 @@ impl Empty for ModerationPolicyParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationResultBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModerationResultBody {
     /// `type`, required.
     /// Default: `"moderation_result"`.
@@ -16543,8 +18137,25 @@ pub struct ModerationResultBody {
     /// `category_applied_input_types`, required.
     pub category_applied_input_types: std::collections::BTreeMap<String, Vec<ModerationInputType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ModerationResultBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("model", &self.model);
+        map.field("flagged", &self.flagged);
+        map.field("categories", &self.categories);
+        map.field("category_scores", &self.category_scores);
+        map.field(
+            "category_applied_input_types",
+            &self.category_applied_input_types,
+        );
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -16667,7 +18278,7 @@ impl Empty for ModerationResultBody {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MoveParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MoveParam {
     /// `type`, required.
     /// Default: `"move"`.
@@ -16677,11 +18288,22 @@ pub struct MoveParam {
     /// `y`, required.
     pub y: i64,
     /// `keys`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for MoveParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.some("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -16765,7 +18387,7 @@ impl Empty for MoveParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `NamespaceToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NamespaceToolParam {
     /// `type`, required.
     /// Default: `"namespace"`.
@@ -16779,8 +18401,20 @@ pub struct NamespaceToolParam {
     /// Constraints: at least 1 items.
     pub tools: Vec<NamespaceToolParamToolsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for NamespaceToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("tools", &self.tools);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -16879,7 +18513,7 @@ Custom(CustomToolParam) = "custom",
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 /// The `OpenAIFile` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpenAIFile {
     /// `id`, required.
     pub id: String,
@@ -16888,7 +18522,6 @@ pub struct OpenAIFile {
     /// `created_at`, required.
     pub created_at: i64,
     /// `expires_at`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `filename`, required.
     pub filename: String,
@@ -16901,11 +18534,27 @@ pub struct OpenAIFile {
     pub status: OpenAIFileStatus,
     /// `status_details`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+#[allow(deprecated)]
+impl Serialize for OpenAIFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("bytes", &self.bytes);
+        map.field("created_at", &self.created_at);
+        map.some("expires_at", &self.expires_at);
+        map.field("filename", &self.filename);
+        map.field("object", &self.object);
+        map.field("purpose", &self.purpose);
+        map.field("status", &self.status);
+        map.some("status_details", &self.status_details);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -17109,7 +18758,7 @@ Desc = "desc",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `OutputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutputMessage {
     /// `id`, required.
     pub id: String,
@@ -17120,13 +18769,26 @@ pub struct OutputMessage {
     /// `content`, required.
     pub content: Vec<OutputMessageContent>,
     /// `phase`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `status`, required.
     pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for OutputMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("role", &self.role);
+        map.field("content", &self.content);
+        map.some("phase", &self.phase);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17244,7 +18906,7 @@ pub type ParallelToolCalls = bool;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `Program` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Program {
     /// `type`, required.
     /// Default: `"program"`.
@@ -17258,8 +18920,21 @@ pub struct Program {
     /// `fingerprint`, required.
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for Program {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("code", &self.code);
+        map.field("fingerprint", &self.fingerprint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17356,7 +19031,7 @@ impl Empty for Program {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgramItemParam {
     /// `id`, required.
     pub id: String,
@@ -17373,8 +19048,21 @@ pub struct ProgramItemParam {
     /// Constraints: at most 10485760 characters.
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgramItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.field("code", &self.code);
+        map.field("fingerprint", &self.fingerprint);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17471,7 +19159,7 @@ impl Empty for ProgramItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgramOutput {
     /// `type`, required.
     /// Default: `"program_output"`.
@@ -17485,8 +19173,21 @@ pub struct ProgramOutput {
     /// `status`, required.
     pub status: ProgramOutputStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgramOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("result", &self.result);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17579,7 +19280,7 @@ impl Empty for ProgramOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgramOutputItemParam {
     /// `id`, required.
     pub id: String,
@@ -17595,8 +19296,21 @@ pub struct ProgramOutputItemParam {
     /// `status`, required.
     pub status: ProgramOutputItemStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgramOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("call_id", &self.call_id);
+        map.field("result", &self.result);
+        map.field("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17711,7 +19425,7 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgramToolCallCaller {
     /// `type`, required.
     /// Default: `"program"`.
@@ -17719,8 +19433,18 @@ pub struct ProgramToolCallCaller {
     /// `caller_id`, required.
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgramToolCallCaller {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("caller_id", &self.caller_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17790,7 +19514,7 @@ impl Empty for ProgramToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgramToolCallCallerParam {
     /// `type`, required.
     /// Default: `"program"`.
@@ -17799,8 +19523,18 @@ pub struct ProgramToolCallCallerParam {
     /// Constraints: at least 1 characters, at most 64 characters.
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgramToolCallCallerParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("caller_id", &self.caller_id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -17870,14 +19604,23 @@ impl Empty for ProgramToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ProgrammaticToolCallingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProgrammaticToolCallingParam {
     /// `type`, required.
     /// Default: `"programmatic_tool_calling"`.
     pub r#type: consts::ProgrammaticToolCalling,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ProgrammaticToolCallingParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -17930,19 +19673,28 @@ impl Empty for ProgrammaticToolCallingParam {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `Prompt` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
     /// `id`, required.
     pub id: String,
     /// `version`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `variables`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<ResponsePromptVariables>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for Prompt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.some("version", &self.version);
+        map.some("variables", &self.variables);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -18022,14 +19774,28 @@ impl Empty for Prompt {
     feature = "responses"
 ))]
 /// The `PromptCacheBreakpointParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptCacheBreakpointParam {
     /// `mode`, required.
     /// Default: `"explicit"`.
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for PromptCacheBreakpointParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("mode", &self.mode);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -18103,17 +19869,25 @@ Explicit = "explicit",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `PromptCacheOptionsParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptCacheOptionsParam {
     /// `ttl`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<PromptCacheTTLEnum>,
     /// `mode`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<PromptCacheModeEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for PromptCacheOptionsParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("ttl", &self.ttl);
+        map.some("mode", &self.mode);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -18206,20 +19980,28 @@ Default20241115 = "default-2024-11-15",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `RankingOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RankingOptions {
     /// `ranker`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<RankerVersionType>,
     /// `score_threshold`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
     /// `hybrid_search`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hybrid_search: Option<HybridSearchOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for RankingOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("ranker", &self.ranker);
+        map.some("score_threshold", &self.score_threshold);
+        map.some("hybrid_search", &self.hybrid_search);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -18290,17 +20072,25 @@ impl Empty for RankingOptions {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+#[allow(deprecated)]
+impl Serialize for RealtimeBetaResponseUsageOutputTokenDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("text_tokens", &self.text_tokens);
+        map.some("audio_tokens", &self.audio_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -18389,26 +20179,37 @@ Max = "max",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ReasoningItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReasoningItem {
     /// `type`, required.
     pub r#type: consts::Reasoning,
     /// `id`, required.
     pub id: String,
     /// `encrypted_content`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_content: Option<String>,
     /// `summary`, required.
     pub summary: Vec<SummaryTextContent>,
     /// `content`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<ReasoningTextContent>>,
     /// `status`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ReasoningItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.some("encrypted_content", &self.encrypted_content);
+        map.field("summary", &self.summary);
+        map.some("content", &self.content);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -18522,13 +20323,27 @@ impl Empty for ReasoningItem {
     feature = "responses"
 ))]
 /// The `ResponseFormatJsonObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseFormatJsonObject {
     /// `type`, required.
     pub r#type: consts::JsonObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for ResponseFormatJsonObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -18591,15 +20406,25 @@ impl Empty for ResponseFormatJsonObject {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// The `ResponseFormatJsonSchema` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFormatJsonSchema {
     /// `type`, required.
     pub r#type: consts::JsonSchema,
     /// `json_schema`, required.
     pub json_schema: ResponseFormatJsonSchemaJsonSchema,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+#[allow(deprecated)]
+impl Serialize for ResponseFormatJsonSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("json_schema", &self.json_schema);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -18669,22 +20494,31 @@ impl Empty for ResponseFormatJsonSchema {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// Inline schema in `ResponseFormatJsonSchema`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFormatJsonSchemaJsonSchema {
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `schema`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<ResponseFormatJsonSchemaSchema>,
     /// `strict`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+#[allow(deprecated)]
+impl Serialize for ResponseFormatJsonSchemaJsonSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("description", &self.description);
+        map.field("name", &self.name);
+        map.some("schema", &self.schema);
+        map.some("strict", &self.strict);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -18782,13 +20616,27 @@ pub type ResponseFormatJsonSchemaSchema = serde_json::Value;
     feature = "responses"
 ))]
 /// The `ResponseFormatText` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseFormatText {
     /// `type`, required.
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for ResponseFormatText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -18877,14 +20725,23 @@ impl From<&str> for ResponsePromptVariablesValue {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ScreenshotParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScreenshotParam {
     /// `type`, required.
     /// Default: `"screenshot"`.
     pub r#type: consts::Screenshot,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ScreenshotParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -18937,7 +20794,7 @@ impl Empty for ScreenshotParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ScrollParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScrollParam {
     /// `type`, required.
     /// Default: `"scroll"`.
@@ -18951,11 +20808,24 @@ pub struct ScrollParam {
     /// `scroll_y`, required.
     pub scroll_y: i64,
     /// `keys`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ScrollParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("x", &self.x);
+        map.field("y", &self.y);
+        map.field("scroll_x", &self.scroll_x);
+        map.field("scroll_y", &self.scroll_y);
+        map.some("keys", &self.keys);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -19097,7 +20967,7 @@ High = "high",
     feature = "responses"
 ))]
 /// The `SkillReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkillReferenceParam {
     /// `type`, required.
     /// Default: `"skill_reference"`.
@@ -19106,11 +20976,26 @@ pub struct SkillReferenceParam {
     /// Constraints: at least 1 characters, at most 64 characters.
     pub skill_id: String,
     /// `version`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+#[allow(deprecated)]
+impl Serialize for SkillReferenceParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("skill_id", &self.skill_id);
+        map.some("version", &self.version);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(
@@ -19195,7 +21080,7 @@ impl Empty for SkillReferenceParam {
 
 #[cfg(any(feature = "assistants", feature = "vector-stores"))]
 /// The `StaticChunkingStrategy` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaticChunkingStrategy {
     /// `max_chunk_size_tokens`, required.
     /// Constraints: minimum 100, maximum 4096.
@@ -19203,8 +21088,18 @@ pub struct StaticChunkingStrategy {
     /// `chunk_overlap_tokens`, required.
     pub chunk_overlap_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+#[allow(deprecated)]
+impl Serialize for StaticChunkingStrategy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("max_chunk_size_tokens", &self.max_chunk_size_tokens);
+        map.field("chunk_overlap_tokens", &self.chunk_overlap_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "vector-stores"))]
@@ -19297,7 +21192,7 @@ impl From<&str> for StopConfiguration {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `SummaryTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SummaryTextContent {
     /// `type`, required.
     /// Default: `"summary_text"`.
@@ -19305,8 +21200,18 @@ pub struct SummaryTextContent {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for SummaryTextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -19372,7 +21277,7 @@ impl Empty for SummaryTextContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `TextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TextContent {
     /// `type`, required.
     /// Default: `"text"`.
@@ -19380,8 +21285,18 @@ pub struct TextContent {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for TextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -19460,23 +21375,34 @@ JsonObject(ResponseFormatJsonObject) = "json_object",
 
 #[cfg(any(feature = "evals", feature = "responses"))]
 /// The `TextResponseFormatJsonSchema` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TextResponseFormatJsonSchema {
     /// `type`, required.
     pub r#type: consts::JsonSchema,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
     pub name: String,
     /// `schema`, required.
     pub schema: ResponseFormatJsonSchemaSchema,
     /// `strict`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for TextResponseFormatJsonSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("description", &self.description);
+        map.field("name", &self.name);
+        map.field("schema", &self.schema);
+        map.some("strict", &self.strict);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "responses"))]
@@ -19630,15 +21556,25 @@ Program(ProgramToolCallCallerParam) = "program",
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `ToolChoiceFunction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoiceFunction {
     /// `type`, required.
     pub r#type: consts::Function,
     /// `name`, required.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolChoiceFunction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -19704,18 +21640,28 @@ impl Empty for ToolChoiceFunction {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `ToolChoiceMCP` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolChoiceMCP {
     /// `type`, required.
     pub r#type: consts::Mcp,
     /// `server_label`, required.
     pub server_label: String,
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolChoiceMCP {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("server_label", &self.server_label);
+        map.some("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -19812,7 +21758,7 @@ Required = "required",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolSearchCall {
     /// `type`, required.
     /// Default: `"tool_search_call"`.
@@ -19828,11 +21774,25 @@ pub struct ToolSearchCall {
     /// `status`, required.
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolSearchCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("execution", &self.execution);
+        map.field("arguments", &self.arguments);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -19959,28 +21919,38 @@ impl Empty for ToolSearchCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolSearchCallItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
     pub r#type: consts::ToolSearchCall,
     /// `execution`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `arguments`, required.
     pub arguments: EmptyModelParam,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolSearchCallItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.some("execution", &self.execution);
+        map.field("arguments", &self.arguments);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -20098,7 +22068,7 @@ Client = "client",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolSearchOutput {
     /// `type`, required.
     /// Default: `"tool_search_output"`.
@@ -20114,11 +22084,25 @@ pub struct ToolSearchOutput {
     /// `status`, required.
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolSearchOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("id", &self.id);
+        map.field("call_id", &self.call_id);
+        map.field("execution", &self.execution);
+        map.field("tools", &self.tools);
+        map.field("status", &self.status);
+        map.some("created_by", &self.created_by);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -20241,28 +22225,38 @@ impl Empty for ToolSearchOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolSearchOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
     pub r#type: consts::ToolSearchOutput,
     /// `execution`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `tools`, required.
     pub tools: Vec<Tool>,
     /// `status`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolSearchOutputItemParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("id", &self.id);
+        map.some("call_id", &self.call_id);
+        map.field("type", &self.r#type);
+        map.some("execution", &self.execution);
+        map.field("tools", &self.tools);
+        map.some("status", &self.status);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -20365,23 +22359,32 @@ impl Empty for ToolSearchOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ToolSearchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ToolSearchToolParam {
     /// `type`, required.
     /// Default: `"tool_search"`.
     pub r#type: consts::ToolSearch,
     /// `execution`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `description`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<EmptyModelParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for ToolSearchToolParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("execution", &self.execution);
+        map.some("description", &self.description);
+        map.some("parameters", &self.parameters);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -20461,15 +22464,25 @@ impl Empty for ToolSearchToolParam {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptTextUsageDuration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptTextUsageDuration {
     /// `type`, required.
     pub r#type: consts::Duration,
     /// `seconds`, required.
     pub seconds: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+#[allow(deprecated)]
+impl Serialize for TranscriptTextUsageDuration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -20535,22 +22548,34 @@ impl Empty for TranscriptTextUsageDuration {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptTextUsageTokens` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptTextUsageTokens {
     /// `type`, required.
     pub r#type: consts::Tokens,
     /// `input_tokens`, required.
     pub input_tokens: i64,
     /// `input_token_details`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_token_details: Option<TranscriptTextUsageTokensInputTokenDetails>,
     /// `output_tokens`, required.
     pub output_tokens: i64,
     /// `total_tokens`, required.
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+#[allow(deprecated)]
+impl Serialize for TranscriptTextUsageTokens {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("input_tokens", &self.input_tokens);
+        map.some("input_token_details", &self.input_token_details);
+        map.field("output_tokens", &self.output_tokens);
+        map.field("total_tokens", &self.total_tokens);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -20667,13 +22692,22 @@ pub type TranscriptTextUsageTokensInputTokenDetails = RealtimeBetaResponseUsageO
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptionLanguage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptionLanguage {
     /// `code`, required.
     pub code: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+#[allow(deprecated)]
+impl Serialize for TranscriptionLanguage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -20741,7 +22775,7 @@ Disabled = "disabled",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `TypeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TypeParam {
     /// `type`, required.
     /// Default: `"type"`.
@@ -20749,8 +22783,18 @@ pub struct TypeParam {
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for TypeParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -20877,13 +22921,22 @@ VoiceIdsShared(VoiceIdsShared),
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
 /// Inline schema in `VoiceIdsOrCustomVoice`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceIdsOrCustomVoiceId {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+#[allow(deprecated)]
+impl Serialize for VoiceIdsOrCustomVoiceId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
@@ -20967,14 +23020,23 @@ Cedar = "cedar",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WaitParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WaitParam {
     /// `type`, required.
     /// Default: `"wait"`.
     pub r#type: consts::Wait,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WaitParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21027,7 +23089,7 @@ impl Empty for WaitParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionFind` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebSearchActionFind {
     /// `type`, required.
     pub r#type: consts::FindInPage,
@@ -21036,8 +23098,19 @@ pub struct WebSearchActionFind {
     /// `pattern`, required.
     pub pattern: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchActionFind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url", &self.url);
+        map.field("pattern", &self.pattern);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21112,16 +23185,25 @@ impl Empty for WebSearchActionFind {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionOpenPage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebSearchActionOpenPage {
     /// `type`, required.
     pub r#type: consts::OpenPage,
     /// `url`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchActionOpenPage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("url", &self.url);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21183,23 +23265,32 @@ impl Empty for WebSearchActionOpenPage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionSearch` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebSearchActionSearch {
     /// `type`, required.
     pub r#type: consts::Search,
     /// `query`, optional.
     /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// `queries`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<String>>,
     /// `sources`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<WebSearchActionSearchSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchActionSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("query", &self.query);
+        map.some("queries", &self.queries);
+        map.some("sources", &self.sources);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21279,15 +23370,25 @@ impl Empty for WebSearchActionSearch {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Inline schema in `WebSearchActionSearch`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebSearchActionSearchSourcesItem {
     /// `type`, required.
     pub r#type: consts::Url,
     /// `url`, required.
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchActionSearchSourcesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("url", &self.url);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21353,27 +23454,35 @@ impl Empty for WebSearchActionSearchSourcesItem {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebSearchApproximateLocation {
     /// `type`, optional.
     /// Default: `"approximate"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Approximate>,
     /// `country`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchApproximateLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("country", &self.country);
+        map.some("region", &self.region);
+        map.some("city", &self.city);
+        map.some("timezone", &self.timezone);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -21462,23 +23571,32 @@ impl Empty for WebSearchApproximateLocation {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchPreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebSearchPreviewTool {
     /// `type`, required.
     /// Default: `"web_search_preview"`.
     pub r#type: WebSearchPreviewToolType,
     /// `user_location`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<ApproximateLocation>,
     /// `search_context_size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<SearchContextSize>,
     /// `search_content_types`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_content_types: Option<Vec<SearchContentType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchPreviewTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("user_location", &self.user_location);
+        map.some("search_context_size", &self.search_context_size);
+        map.some("search_content_types", &self.search_content_types);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -21578,28 +23696,37 @@ WebSearchPreview20250311 = "web_search_preview_2025_03_11",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebSearchTool {
     /// `type`, required.
     /// Default: `"web_search"`.
     pub r#type: WebSearchToolType,
     /// `external_web_access`, optional.
     /// Default: `true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_web_access: Option<bool>,
     /// `filters`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<WebSearchToolFilters>,
     /// `user_location`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<WebSearchApproximateLocation>,
     /// `search_context_size`, optional.
     /// Default: `"medium"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<SearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchTool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.some("external_web_access", &self.external_web_access);
+        map.some("filters", &self.filters);
+        map.some("user_location", &self.user_location);
+        map.some("search_context_size", &self.search_context_size);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -21698,7 +23825,7 @@ impl Empty for WebSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebSearchToolCall {
     /// `id`, required.
     pub id: String,
@@ -21709,8 +23836,20 @@ pub struct WebSearchToolCall {
     /// `action`, required.
     pub action: WebSearchToolCallAction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchToolCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("type", &self.r#type);
+        map.field("status", &self.status);
+        map.field("action", &self.action);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -21822,14 +23961,22 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Inline schema in `WebSearchTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebSearchToolFilters {
     /// `allowed_domains`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[allow(deprecated)]
+impl Serialize for WebSearchToolFilters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("allowed_domains", &self.allowed_domains);
+        map.end(&self.extra)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]

@@ -6,13 +6,21 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateSkillBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSkillBody {
     /// `files`, required.
     pub files: CreateSkillBodyFiles,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateSkillBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("files", &self.files);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -76,16 +84,24 @@ Array(Vec<crate::InputFile>),
 }
 
 /// The `CreateSkillVersionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSkillVersionBody {
     /// `files`, required.
     pub files: CreateSkillVersionBodyFiles,
     /// `default`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateSkillVersionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("files", &self.files);
+        map.some("default", &self.default);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -158,7 +174,7 @@ Array(Vec<crate::InputFile>),
 }
 
 /// The `DeletedSkillResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedSkillResource {
     /// `object`, required.
     /// Default: `"skill.deleted"`.
@@ -168,8 +184,18 @@ pub struct DeletedSkillResource {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedSkillResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -241,7 +267,7 @@ impl Empty for DeletedSkillResource {
 }
 
 /// The `DeletedSkillVersionResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedSkillVersionResource {
     /// `object`, required.
     /// Default: `"skill.version.deleted"`.
@@ -253,8 +279,19 @@ pub struct DeletedSkillVersionResource {
     /// `version`, required.
     pub version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedSkillVersionResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.field("id", &self.id);
+        map.field("version", &self.version);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -335,21 +372,28 @@ impl Empty for DeletedSkillVersionResource {
 }
 
 /// The `ListSkillVersionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListSkillVersionsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListSkillVersionsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -417,21 +461,28 @@ impl Empty for ListSkillVersionsParams {
 }
 
 /// The `ListSkillsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListSkillsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListSkillsParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -499,13 +550,21 @@ impl Empty for ListSkillsParams {
 }
 
 /// The `SetDefaultSkillVersionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetDefaultSkillVersionBody {
     /// `default_version`, required.
     pub default_version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SetDefaultSkillVersionBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("default_version", &self.default_version);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -563,7 +622,7 @@ impl Empty for SetDefaultSkillVersionBody {
 }
 
 /// The `SkillListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkillListResource {
     /// `object`, required.
     /// Default: `"list"`.
@@ -577,8 +636,20 @@ pub struct SkillListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SkillListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -668,7 +739,7 @@ impl Empty for SkillListResource {
 }
 
 /// The `SkillResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkillResource {
     /// `id`, required.
     pub id: String,
@@ -686,8 +757,22 @@ pub struct SkillResource {
     /// `latest_version`, required.
     pub latest_version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SkillResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.field("created_at", &self.created_at);
+        map.field("default_version", &self.default_version);
+        map.field("latest_version", &self.latest_version);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -819,7 +904,7 @@ impl Empty for SkillResource {
 }
 
 /// The `SkillVersionListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkillVersionListResource {
     /// `object`, required.
     /// Default: `"list"`.
@@ -833,8 +918,20 @@ pub struct SkillVersionListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SkillVersionListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -924,7 +1021,7 @@ impl Empty for SkillVersionListResource {
 }
 
 /// The `SkillVersionResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkillVersionResource {
     /// `object`, required.
     /// Default: `"skill.version"`.
@@ -942,8 +1039,22 @@ pub struct SkillVersionResource {
     /// `description`, required.
     pub description: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for SkillVersionResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("id", &self.id);
+        map.field("skill_id", &self.skill_id);
+        map.field("version", &self.version);
+        map.field("created_at", &self.created_at);
+        map.field("name", &self.name);
+        map.field("description", &self.description);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

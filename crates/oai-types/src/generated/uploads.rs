@@ -6,13 +6,21 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AddUploadPartRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddUploadPartRequest {
     /// `data`, required.
     pub data: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for AddUploadPartRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("data", &self.data);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -62,16 +70,24 @@ impl Empty for AddUploadPartRequest {
 }
 
 /// The `CompleteUploadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompleteUploadRequest {
     /// `part_ids`, required.
     pub part_ids: Vec<String>,
     /// `md5`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CompleteUploadRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("part_ids", &self.part_ids);
+        map.some("md5", &self.md5);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -134,7 +150,7 @@ impl Empty for CompleteUploadRequest {
 }
 
 /// The `CreateUploadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateUploadRequest {
     /// `filename`, required.
     pub filename: String,
@@ -145,11 +161,22 @@ pub struct CreateUploadRequest {
     /// `mime_type`, required.
     pub mime_type: String,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateUploadRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("filename", &self.filename);
+        map.field("purpose", &self.purpose);
+        map.field("bytes", &self.bytes);
+        map.field("mime_type", &self.mime_type);
+        map.some("expires_after", &self.expires_after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -258,7 +285,7 @@ Vision = "vision",
 }
 
 /// The `Upload` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Upload {
     /// `id`, required.
     pub id: String,
@@ -275,14 +302,28 @@ pub struct Upload {
     /// `expires_at`, required.
     pub expires_at: i64,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Upload>,
     /// `file`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<OpenAIFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Upload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field("filename", &self.filename);
+        map.field("bytes", &self.bytes);
+        map.field("purpose", &self.purpose);
+        map.field("status", &self.status);
+        map.field("expires_at", &self.expires_at);
+        map.some("object", &self.object);
+        map.some("file", &self.file);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -426,7 +467,7 @@ impl Empty for Upload {
 }
 
 /// The `UploadPart` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadPart {
     /// `id`, required.
     pub id: String,
@@ -437,8 +478,19 @@ pub struct UploadPart {
     /// `object`, required.
     pub object: consts::UploadPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UploadPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("created_at", &self.created_at);
+        map.field("upload_id", &self.upload_id);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

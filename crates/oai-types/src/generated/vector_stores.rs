@@ -16,25 +16,32 @@ Static(StaticChunkingStrategyRequestParam) = "static",
 }
 
 /// The `CreateVectorStoreFileBatchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateVectorStoreFileBatchRequest {
     /// `file_ids`, optional.
     /// Constraints: at least 1 items, at most 2000 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `files`, optional.
     /// Constraints: at least 1 items, at most 2000 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<CreateVectorStoreFileRequest>>,
     /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<ChunkingStrategyRequestParam>,
     /// `attributes`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVectorStoreFileBatchRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_ids", &self.file_ids);
+        map.some("files", &self.files);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("attributes", &self.attributes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -112,19 +119,27 @@ impl Empty for CreateVectorStoreFileBatchRequest {
 }
 
 /// The `CreateVectorStoreFileRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVectorStoreFileRequest {
     /// `file_id`, required.
     pub file_id: String,
     /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<ChunkingStrategyRequestParam>,
     /// `attributes`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVectorStoreFileRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_id", &self.file_id);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("attributes", &self.attributes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -196,30 +211,37 @@ impl Empty for CreateVectorStoreFileRequest {
 }
 
 /// The `CreateVectorStoreRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateVectorStoreRequest {
     /// `file_ids`, optional.
     /// Constraints: at most 500 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<CreateVectorStoreRequestChunkingStrategy>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVectorStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("file_ids", &self.file_ids);
+        map.some("name", &self.name);
+        map.some("description", &self.description);
+        map.some("expires_after", &self.expires_after);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -333,7 +355,7 @@ Static(StaticChunkingStrategyRequestParam) = "static",
 }
 
 /// The `DeleteVectorStoreFileResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteVectorStoreFileResponse {
     /// `id`, required.
     pub id: String,
@@ -342,8 +364,18 @@ pub struct DeleteVectorStoreFileResponse {
     /// `object`, required.
     pub object: consts::VectorStoreFileDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteVectorStoreFileResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -415,7 +447,7 @@ impl Empty for DeleteVectorStoreFileResponse {
 }
 
 /// The `DeleteVectorStoreResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteVectorStoreResponse {
     /// `id`, required.
     pub id: String,
@@ -424,8 +456,18 @@ pub struct DeleteVectorStoreResponse {
     /// `object`, required.
     pub object: consts::VectorStoreDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeleteVectorStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("deleted", &self.deleted);
+        map.field("object", &self.object);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -497,28 +539,35 @@ impl Empty for DeleteVectorStoreResponse {
 }
 
 /// The `ListFilesInVectorStoreBatchParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFilesInVectorStoreBatchParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `filter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListFilesInVectorStoreBatchParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListFilesInVectorStoreBatchParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.some("filter", &self.filter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -618,28 +667,35 @@ Cancelled = "cancelled",
 }
 
 /// The `ListVectorStoreFilesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListVectorStoreFilesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `filter`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListVectorStoreFilesParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVectorStoreFilesParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.some("filter", &self.filter);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -728,7 +784,7 @@ impl Empty for ListVectorStoreFilesParams {
 pub type ListVectorStoreFilesParamsFilter = ListFilesInVectorStoreBatchParamsFilter;
 
 /// The `ListVectorStoreFilesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListVectorStoreFilesResponse {
     /// `object`, required.
     pub object: String,
@@ -741,8 +797,20 @@ pub struct ListVectorStoreFilesResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVectorStoreFilesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -832,25 +900,32 @@ impl Empty for ListVectorStoreFilesResponse {
 }
 
 /// The `ListVectorStoresParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListVectorStoresParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVectorStoresParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.some("before", &self.before);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -927,7 +1002,7 @@ impl Empty for ListVectorStoresParams {
 }
 
 /// The `ListVectorStoresResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListVectorStoresResponse {
     /// `object`, required.
     pub object: String,
@@ -940,8 +1015,20 @@ pub struct ListVectorStoresResponse {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVectorStoresResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1031,13 +1118,21 @@ impl Empty for ListVectorStoresResponse {
 }
 
 /// The `OtherChunkingStrategyResponseParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OtherChunkingStrategyResponseParam {
     /// `type`, required.
     pub r#type: consts::Other,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for OtherChunkingStrategyResponseParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1087,15 +1182,24 @@ impl Empty for OtherChunkingStrategyResponseParam {
 }
 
 /// The `StaticChunkingStrategyRequestParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaticChunkingStrategyRequestParam {
     /// `type`, required.
     pub r#type: consts::Static,
     /// `static`, required.
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for StaticChunkingStrategyRequestParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("static", &self.r#static);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1158,15 +1262,24 @@ impl Empty for StaticChunkingStrategyRequestParam {
 }
 
 /// The `StaticChunkingStrategyResponseParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaticChunkingStrategyResponseParam {
     /// `type`, required.
     pub r#type: consts::Static,
     /// `static`, required.
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for StaticChunkingStrategyResponseParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("static", &self.r#static);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1229,13 +1342,21 @@ impl Empty for StaticChunkingStrategyResponseParam {
 }
 
 /// The `UpdateVectorStoreFileAttributesRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateVectorStoreFileAttributesRequest {
     /// `attributes`, required, nullable.
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateVectorStoreFileAttributesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("attributes", &self.attributes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1285,20 +1406,27 @@ impl Empty for UpdateVectorStoreFileAttributesRequest {
 }
 
 /// The `UpdateVectorStoreRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateVectorStoreRequest {
     /// `name`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `expires_after`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for UpdateVectorStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("name", &self.name);
+        map.some("expires_after", &self.expires_after);
+        map.some("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1366,7 +1494,7 @@ impl Empty for UpdateVectorStoreRequest {
 }
 
 /// The `VectorStoreExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreExpirationAfter {
     /// `anchor`, required.
     pub anchor: consts::LastActiveAt,
@@ -1374,8 +1502,17 @@ pub struct VectorStoreExpirationAfter {
     /// Constraints: minimum 1, maximum 365.
     pub days: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreExpirationAfter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("anchor", &self.anchor);
+        map.field("days", &self.days);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1438,7 +1575,7 @@ impl Empty for VectorStoreExpirationAfter {
 }
 
 /// The `VectorStoreFileBatchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreFileBatchObject {
     /// `id`, required.
     pub id: String,
@@ -1453,8 +1590,21 @@ pub struct VectorStoreFileBatchObject {
     /// `file_counts`, required.
     pub file_counts: VectorStoreFileBatchObjectFileCounts,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileBatchObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("vector_store_id", &self.vector_store_id);
+        map.field("status", &self.status);
+        map.field("file_counts", &self.file_counts);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1572,7 +1722,7 @@ impl Empty for VectorStoreFileBatchObject {
 }
 
 /// Inline schema in `VectorStoreFileBatchObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreFileBatchObjectFileCounts {
     /// `in_progress`, required.
     pub in_progress: i64,
@@ -1585,8 +1735,20 @@ pub struct VectorStoreFileBatchObjectFileCounts {
     /// `total`, required.
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileBatchObjectFileCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("in_progress", &self.in_progress);
+        map.field("completed", &self.completed);
+        map.field("failed", &self.failed);
+        map.field("cancelled", &self.cancelled);
+        map.field("total", &self.total);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1703,7 +1865,7 @@ Failed = "failed",
 }
 
 /// The `VectorStoreFileContentResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreFileContentResponse {
     /// `object`, required.
     pub object: consts::VectorStoreFileContentPage,
@@ -1714,8 +1876,19 @@ pub struct VectorStoreFileContentResponse {
     /// `next_page`, required, nullable.
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileContentResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next_page", &self.next_page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1796,17 +1969,24 @@ impl Empty for VectorStoreFileContentResponse {
 }
 
 /// Inline schema in `VectorStoreFileContentResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct VectorStoreFileContentResponseDataItem {
     /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `text`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileContentResponseDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("type", &self.r#type);
+        map.some("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1865,7 +2045,7 @@ impl Empty for VectorStoreFileContentResponseDataItem {
 }
 
 /// The `VectorStoreFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreFileObject {
     /// `id`, required.
     pub id: String,
@@ -1882,14 +2062,28 @@ pub struct VectorStoreFileObject {
     /// `last_error`, required, nullable.
     pub last_error: Option<VectorStoreFileObjectLastError>,
     /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<VectorStoreFileObjectChunkingStrategy>,
     /// `attributes`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("usage_bytes", &self.usage_bytes);
+        map.field("created_at", &self.created_at);
+        map.field("vector_store_id", &self.vector_store_id);
+        map.field("status", &self.status);
+        map.field("last_error", &self.last_error);
+        map.some("chunking_strategy", &self.chunking_strategy);
+        map.some("attributes", &self.attributes);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2048,15 +2242,24 @@ Other(OtherChunkingStrategyResponseParam) = "other",
 }
 
 /// Inline schema in `VectorStoreFileObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreFileObjectLastError {
     /// `code`, required.
     pub code: VectorStoreFileObjectLastErrorCode,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreFileObjectLastError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2134,7 +2337,7 @@ InvalidFile = "invalid_file",
 pub type VectorStoreFileObjectStatus = VectorStoreFileBatchObjectStatus;
 
 /// The `VectorStoreObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreObject {
     /// `id`, required.
     pub id: String,
@@ -2151,18 +2354,34 @@ pub struct VectorStoreObject {
     /// `status`, required.
     pub status: VectorStoreObjectStatus,
     /// `expires_after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `expires_at`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `last_active_at`, required, nullable.
     pub last_active_at: Option<i64>,
     /// `metadata`, required, nullable.
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("created_at", &self.created_at);
+        map.field("name", &self.name);
+        map.field("usage_bytes", &self.usage_bytes);
+        map.field("file_counts", &self.file_counts);
+        map.field("status", &self.status);
+        map.some("expires_after", &self.expires_after);
+        map.some("expires_at", &self.expires_at);
+        map.field("last_active_at", &self.last_active_at);
+        map.field("metadata", &self.metadata);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2330,7 +2549,7 @@ impl Empty for VectorStoreObject {
 }
 
 /// Inline schema in `VectorStoreObject`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreObjectFileCounts {
     /// `in_progress`, required.
     pub in_progress: i64,
@@ -2343,8 +2562,20 @@ pub struct VectorStoreObjectFileCounts {
     /// `total`, required.
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreObjectFileCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("in_progress", &self.in_progress);
+        map.field("completed", &self.completed);
+        map.field("failed", &self.failed);
+        map.field("cancelled", &self.cancelled);
+        map.field("total", &self.total);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2459,28 +2690,36 @@ Completed = "completed",
 }
 
 /// The `VectorStoreSearchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreSearchRequest {
     /// `query`, required.
     pub query: VectorStoreSearchRequestQuery,
     /// `rewrite_query`, optional.
     /// Default: `false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rewrite_query: Option<bool>,
     /// `max_num_results`, optional.
     /// Constraints: minimum 1, maximum 50.
     /// Default: `10`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<u64>,
     /// `filters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<VectorStoreSearchRequestFilters>,
     /// `ranking_options`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<VectorStoreSearchRequestRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreSearchRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("query", &self.query);
+        map.some("rewrite_query", &self.rewrite_query);
+        map.some("max_num_results", &self.max_num_results);
+        map.some("filters", &self.filters);
+        map.some("ranking_options", &self.ranking_options);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2603,20 +2842,27 @@ impl From<&str> for VectorStoreSearchRequestQuery {
 }
 
 /// Inline schema in `VectorStoreSearchRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct VectorStoreSearchRequestRankingOptions {
     /// `ranker`, optional.
     /// Default: `"auto"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<VectorStoreSearchRequestRankingOptionsRanker>,
     /// `score_threshold`, optional.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreSearchRequestRankingOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("ranker", &self.ranker);
+        map.some("score_threshold", &self.score_threshold);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2688,15 +2934,24 @@ Default20241115 = "default-2024-11-15",
 }
 
 /// The `VectorStoreSearchResultContentObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreSearchResultContentObject {
     /// `type`, required.
     pub r#type: consts::Text,
     /// `text`, required.
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreSearchResultContentObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("type", &self.r#type);
+        map.field("text", &self.text);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2759,7 +3014,7 @@ impl Empty for VectorStoreSearchResultContentObject {
 }
 
 /// The `VectorStoreSearchResultItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreSearchResultItem {
     /// `file_id`, required.
     pub file_id: String,
@@ -2773,8 +3028,20 @@ pub struct VectorStoreSearchResultItem {
     /// `content`, required.
     pub content: Vec<VectorStoreSearchResultContentObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreSearchResultItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("file_id", &self.file_id);
+        map.field("filename", &self.filename);
+        map.field("score", &self.score);
+        map.field("attributes", &self.attributes);
+        map.field("content", &self.content);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -2865,7 +3132,7 @@ impl Empty for VectorStoreSearchResultItem {
 }
 
 /// The `VectorStoreSearchResultsPage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorStoreSearchResultsPage {
     /// `object`, required.
     pub object: consts::VectorStoreSearchResultsPage,
@@ -2878,8 +3145,20 @@ pub struct VectorStoreSearchResultsPage {
     /// `next_page`, required, nullable.
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VectorStoreSearchResultsPage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("search_query", &self.search_query);
+        map.field("data", &self.data);
+        map.field("has_more", &self.has_more);
+        map.field("next_page", &self.next_page);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

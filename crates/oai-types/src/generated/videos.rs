@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateVideoCharacterBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoCharacterBody {
     /// `video`, required.
     pub video: crate::InputFile,
@@ -14,8 +14,17 @@ pub struct CreateVideoCharacterBody {
     /// Constraints: at least 1 characters, at most 80 characters.
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoCharacterBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("video", &self.video);
+        map.field("name", &self.name);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -78,7 +87,7 @@ impl Empty for CreateVideoCharacterBody {
 }
 
 /// The `CreateVideoEditJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoEditJsonBody {
     /// `video`, required.
     pub video: VideoReferenceInputParam,
@@ -86,8 +95,17 @@ pub struct CreateVideoEditJsonBody {
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoEditJsonBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("video", &self.video);
+        map.field("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -150,7 +168,7 @@ impl Empty for CreateVideoEditJsonBody {
 }
 
 /// The `CreateVideoEditMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoEditMultipartBody {
     /// `video`, required.
     pub video: CreateVideoEditMultipartBodyVideo,
@@ -158,8 +176,17 @@ pub struct CreateVideoEditMultipartBody {
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoEditMultipartBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("video", &self.video);
+        map.field("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -232,7 +259,7 @@ VideoReferenceInputParam(VideoReferenceInputParam),
 }
 
 /// The `CreateVideoExtendJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoExtendJsonBody {
     /// `video`, required.
     pub video: VideoReferenceInputParam,
@@ -242,8 +269,18 @@ pub struct CreateVideoExtendJsonBody {
     /// `seconds`, required.
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoExtendJsonBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("video", &self.video);
+        map.field("prompt", &self.prompt);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -315,7 +352,7 @@ impl Empty for CreateVideoExtendJsonBody {
 }
 
 /// The `CreateVideoExtendMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoExtendMultipartBody {
     /// `video`, required.
     pub video: CreateVideoExtendMultipartBodyVideo,
@@ -325,8 +362,18 @@ pub struct CreateVideoExtendMultipartBody {
     /// `seconds`, required.
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoExtendMultipartBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("video", &self.video);
+        map.field("prompt", &self.prompt);
+        map.field("seconds", &self.seconds);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -408,26 +455,34 @@ VideoReferenceInputParam(VideoReferenceInputParam),
 }
 
 /// The `CreateVideoJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoJsonBody {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// `input_reference`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_reference: Option<ImageRefParam2>,
     /// `seconds`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<VideoSeconds>,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoJsonBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.field("prompt", &self.prompt);
+        map.some("input_reference", &self.input_reference);
+        map.some("seconds", &self.seconds);
+        map.some("size", &self.size);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -518,26 +573,34 @@ impl Empty for CreateVideoJsonBody {
 }
 
 /// The `CreateVideoMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoMultipartBody {
     /// `model`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// `input_reference`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_reference: Option<CreateVideoMultipartBodyInputReference>,
     /// `seconds`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<VideoSeconds>,
     /// `size`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoMultipartBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("model", &self.model);
+        map.field("prompt", &self.prompt);
+        map.some("input_reference", &self.input_reference);
+        map.some("seconds", &self.seconds);
+        map.some("size", &self.size);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -639,14 +702,22 @@ ImageRefParam2(ImageRefParam2),
 }
 
 /// The `CreateVideoRemixBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateVideoRemixBody {
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for CreateVideoRemixBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("prompt", &self.prompt);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -700,7 +771,7 @@ impl Empty for CreateVideoRemixBody {
 }
 
 /// The `DeletedVideoResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeletedVideoResource {
     /// `object`, required.
     /// Default: `"video.deleted"`.
@@ -710,8 +781,18 @@ pub struct DeletedVideoResource {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for DeletedVideoResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("deleted", &self.deleted);
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -783,15 +864,24 @@ impl Empty for DeletedVideoResource {
 }
 
 /// The `Error-2` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Error2 {
     /// `code`, required.
     pub code: String,
     /// `message`, required.
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for Error2 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("code", &self.code);
+        map.field("message", &self.message);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -854,18 +944,25 @@ impl Empty for Error2 {
 }
 
 /// The `ImageRefParam-2` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageRefParam2 {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ImageRefParam2 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("image_url", &self.image_url);
+        map.some("file_id", &self.file_id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -924,21 +1021,28 @@ impl Empty for ImageRefParam2 {
 }
 
 /// The `ListVideosParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListVideosParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for ListVideosParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("limit", &self.limit);
+        map.some("order", &self.order);
+        map.some("after", &self.after);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1006,14 +1110,21 @@ impl Empty for ListVideosParams {
 }
 
 /// The `RetrieveVideoContentParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RetrieveVideoContentParams {
     /// `variant`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<VideoContentVariant>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for RetrieveVideoContentParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.some("variant", &self.variant);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1063,7 +1174,7 @@ impl Empty for RetrieveVideoContentParams {
 }
 
 /// The `VideoCharacterResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoCharacterResource {
     /// `id`, required, nullable.
     pub id: Option<String>,
@@ -1072,8 +1183,18 @@ pub struct VideoCharacterResource {
     /// `created_at`, required.
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VideoCharacterResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("name", &self.name);
+        map.field("created_at", &self.created_at);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1161,7 +1282,7 @@ Spritesheet = "spritesheet",
 }
 
 /// The `VideoListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoListResource {
     /// `object`, required.
     /// Default: `"list"`.
@@ -1175,8 +1296,20 @@ pub struct VideoListResource {
     /// `has_more`, required.
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VideoListResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("object", &self.object);
+        map.field("data", &self.data);
+        map.field("first_id", &self.first_id);
+        map.field("last_id", &self.last_id);
+        map.field("has_more", &self.has_more);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1282,13 +1415,21 @@ Sora220251208 = "sora-2-2025-12-08",
 }
 
 /// The `VideoReferenceInputParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoReferenceInputParam {
     /// `id`, required.
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VideoReferenceInputParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1342,7 +1483,7 @@ impl Empty for VideoReferenceInputParam {
 }
 
 /// The `VideoResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoResource {
     /// `id`, required.
     pub id: String,
@@ -1372,8 +1513,28 @@ pub struct VideoResource {
     /// `error`, required, nullable.
     pub error: Option<Error2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for VideoResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("id", &self.id);
+        map.field("object", &self.object);
+        map.field("model", &self.model);
+        map.field("status", &self.status);
+        map.field("progress", &self.progress);
+        map.field("created_at", &self.created_at);
+        map.field("completed_at", &self.completed_at);
+        map.field("expires_at", &self.expires_at);
+        map.field("prompt", &self.prompt);
+        map.field("size", &self.size);
+        map.field("seconds", &self.seconds);
+        map.field("remixed_from_video_id", &self.remixed_from_video_id);
+        map.field("error", &self.error);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]

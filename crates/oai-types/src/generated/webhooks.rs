@@ -6,7 +6,7 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `WebhookBatchCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookBatchCancelled {
     /// `created_at`, required.
     pub created_at: i64,
@@ -15,13 +15,24 @@ pub struct WebhookBatchCancelled {
     /// `data`, required.
     pub data: WebhookBatchCancelledData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::BatchCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookBatchCancelled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -118,7 +129,7 @@ impl Empty for WebhookBatchCancelled {
 pub type WebhookBatchCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookBatchCompleted {
     /// `created_at`, required.
     pub created_at: i64,
@@ -127,13 +138,24 @@ pub struct WebhookBatchCompleted {
     /// `data`, required.
     pub data: WebhookBatchCompletedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::BatchCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookBatchCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -230,7 +252,7 @@ impl Empty for WebhookBatchCompleted {
 pub type WebhookBatchCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchExpired` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookBatchExpired {
     /// `created_at`, required.
     pub created_at: i64,
@@ -239,13 +261,24 @@ pub struct WebhookBatchExpired {
     /// `data`, required.
     pub data: WebhookBatchExpiredData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::BatchExpired,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookBatchExpired {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -342,7 +375,7 @@ impl Empty for WebhookBatchExpired {
 pub type WebhookBatchExpiredData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookBatchFailed {
     /// `created_at`, required.
     pub created_at: i64,
@@ -351,13 +384,24 @@ pub struct WebhookBatchFailed {
     /// `data`, required.
     pub data: WebhookBatchFailedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::BatchFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookBatchFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -454,7 +498,7 @@ impl Empty for WebhookBatchFailed {
 pub type WebhookBatchFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunCanceled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEvalRunCanceled {
     /// `created_at`, required.
     pub created_at: i64,
@@ -463,13 +507,24 @@ pub struct WebhookEvalRunCanceled {
     /// `data`, required.
     pub data: WebhookEvalRunCanceledData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::EvalRunCanceled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookEvalRunCanceled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -566,7 +621,7 @@ impl Empty for WebhookEvalRunCanceled {
 pub type WebhookEvalRunCanceledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEvalRunFailed {
     /// `created_at`, required.
     pub created_at: i64,
@@ -575,13 +630,24 @@ pub struct WebhookEvalRunFailed {
     /// `data`, required.
     pub data: WebhookEvalRunFailedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::EvalRunFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookEvalRunFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -678,7 +744,7 @@ impl Empty for WebhookEvalRunFailed {
 pub type WebhookEvalRunFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunSucceeded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEvalRunSucceeded {
     /// `created_at`, required.
     pub created_at: i64,
@@ -687,13 +753,24 @@ pub struct WebhookEvalRunSucceeded {
     /// `data`, required.
     pub data: WebhookEvalRunSucceededData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::EvalRunSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookEvalRunSucceeded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -790,7 +867,7 @@ impl Empty for WebhookEvalRunSucceeded {
 pub type WebhookEvalRunSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookFineTuningJobCancelled {
     /// `created_at`, required.
     pub created_at: i64,
@@ -799,13 +876,24 @@ pub struct WebhookFineTuningJobCancelled {
     /// `data`, required.
     pub data: WebhookFineTuningJobCancelledData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::FineTuningJobCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookFineTuningJobCancelled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -902,7 +990,7 @@ impl Empty for WebhookFineTuningJobCancelled {
 pub type WebhookFineTuningJobCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookFineTuningJobFailed {
     /// `created_at`, required.
     pub created_at: i64,
@@ -911,13 +999,24 @@ pub struct WebhookFineTuningJobFailed {
     /// `data`, required.
     pub data: WebhookFineTuningJobFailedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::FineTuningJobFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookFineTuningJobFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1014,7 +1113,7 @@ impl Empty for WebhookFineTuningJobFailed {
 pub type WebhookFineTuningJobFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobSucceeded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookFineTuningJobSucceeded {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1023,13 +1122,24 @@ pub struct WebhookFineTuningJobSucceeded {
     /// `data`, required.
     pub data: WebhookFineTuningJobSucceededData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::FineTuningJobSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookFineTuningJobSucceeded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1126,7 +1236,7 @@ impl Empty for WebhookFineTuningJobSucceeded {
 pub type WebhookFineTuningJobSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookLiveCallIncoming` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookLiveCallIncoming {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1135,13 +1245,24 @@ pub struct WebhookLiveCallIncoming {
     /// `data`, required.
     pub data: WebhookLiveCallIncomingData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::LiveCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookLiveCallIncoming {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1235,15 +1356,24 @@ impl Empty for WebhookLiveCallIncoming {
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookLiveCallIncomingData {
     /// `session_id`, required.
     pub session_id: String,
     /// `sip_headers`, required.
     pub sip_headers: Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookLiveCallIncomingData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("session_id", &self.session_id);
+        map.field("sip_headers", &self.sip_headers);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1315,15 +1445,24 @@ impl Empty for WebhookLiveCallIncomingData {
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /// `name`, required.
     pub name: String,
     /// `value`, required.
     pub value: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookLiveCallIncomingDataSipHeadersItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("name", &self.name);
+        map.field("value", &self.value);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1386,7 +1525,7 @@ impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
 }
 
 /// The `WebhookRealtimeCallIncoming` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRealtimeCallIncoming {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1395,13 +1534,24 @@ pub struct WebhookRealtimeCallIncoming {
     /// `data`, required.
     pub data: WebhookRealtimeCallIncomingData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::RealtimeCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookRealtimeCallIncoming {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1495,15 +1645,24 @@ impl Empty for WebhookRealtimeCallIncoming {
 }
 
 /// Inline schema in `WebhookRealtimeCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRealtimeCallIncomingData {
     /// `call_id`, required.
     pub call_id: String,
     /// `sip_headers`, required.
     pub sip_headers: Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookRealtimeCallIncomingData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("call_id", &self.call_id);
+        map.field("sip_headers", &self.sip_headers);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1574,7 +1733,7 @@ impl Empty for WebhookRealtimeCallIncomingData {
 pub type WebhookRealtimeCallIncomingDataSipHeadersItem = WebhookLiveCallIncomingDataSipHeadersItem;
 
 /// The `WebhookResponseCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookResponseCancelled {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1583,13 +1742,24 @@ pub struct WebhookResponseCancelled {
     /// `data`, required.
     pub data: WebhookResponseCancelledData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::ResponseCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookResponseCancelled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1686,7 +1856,7 @@ impl Empty for WebhookResponseCancelled {
 pub type WebhookResponseCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookResponseCompleted {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1695,13 +1865,24 @@ pub struct WebhookResponseCompleted {
     /// `data`, required.
     pub data: WebhookResponseCompletedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::ResponseCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookResponseCompleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1798,7 +1979,7 @@ impl Empty for WebhookResponseCompleted {
 pub type WebhookResponseCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookResponseFailed {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1807,13 +1988,24 @@ pub struct WebhookResponseFailed {
     /// `data`, required.
     pub data: WebhookResponseFailedData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::ResponseFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookResponseFailed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
@@ -1910,7 +2102,7 @@ impl Empty for WebhookResponseFailed {
 pub type WebhookResponseFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseIncomplete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookResponseIncomplete {
     /// `created_at`, required.
     pub created_at: i64,
@@ -1919,13 +2111,24 @@ pub struct WebhookResponseIncomplete {
     /// `data`, required.
     pub data: WebhookResponseIncompleteData,
     /// `object`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
     pub r#type: consts::ResponseIncomplete,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl Serialize for WebhookResponseIncomplete {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = crate::__private::fields(serializer)?;
+        map.field("created_at", &self.created_at);
+        map.field("id", &self.id);
+        map.field("data", &self.data);
+        map.some("object", &self.object);
+        map.field("type", &self.r#type);
+        map.end(&self.extra)
+    }
 }
 
 #[allow(deprecated)]
