@@ -76,3 +76,68 @@ impl<M: SerializeMap> Fields<M> {
         self.map.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::cell::Cell;
+
+    use serde::ser::Error as _;
+
+    use super::*;
+
+    /// A value whose serialization fails.
+    struct Refused;
+
+    impl Serialize for Refused {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("refused"))
+        }
+    }
+
+    /// A value that counts how often it is written.
+    struct Counted<'a>(&'a Cell<u32>);
+
+    impl Serialize for Counted<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.set(self.0.get() + 1);
+            s.serialize_u32(1)
+        }
+    }
+
+    #[test]
+    fn the_first_error_is_the_result_and_nothing_after_it_is_written() {
+        let written = Cell::new(0);
+        let mut map = fields(serde_json::value::Serializer).unwrap();
+        map.field("a", &Counted(&written));
+        map.field("b", &Refused);
+        map.field("c", &Counted(&written));
+        map.some("d", &Some(Counted(&written)));
+        let err = map.end(&crate::Extra::new()).unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        assert_eq!(written.get(), 1);
+    }
+
+    #[test]
+    fn none_is_left_out_and_extra_comes_last() {
+        let written = Cell::new(0);
+        let mut extra = crate::Extra::new();
+        // (In `extra`'s own order: sorted, or as received when serde_json
+        // keeps the order.)
+        extra.insert("a".to_owned(), serde_json::json!([1]));
+        extra.insert("z".to_owned(), serde_json::json!(null));
+        let mut out = Vec::new();
+        let mut json = serde_json::Serializer::new(&mut out);
+        let mut map = fields(&mut json).unwrap();
+        map.field("m", &Counted(&written));
+        map.some("n", &None::<u32>);
+        map.some("o", &Some(2));
+        map.field("p", &None::<u32>);
+        map.end(&extra).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"m":1,"o":2,"p":null,"a":[1],"z":null}"#
+        );
+    }
+}

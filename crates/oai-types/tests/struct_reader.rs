@@ -92,3 +92,13 @@ fn a_wrong_kind_inside_is_an_error_naming_the_field_type() {
         "{err}"
     );
 }
+
+#[test]
+fn written_back_in_declaration_order_absent_options_left_out_unknown_keys_last() {
+    // The shape of DeepSeek's usage (its cache counters are not in the
+    // schema), keys in the schema's order: the text comes back byte for byte.
+    let text = r#"{"completion_tokens":2,"prompt_tokens":1,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0},"prompt_cache_hit_tokens":0,"prompt_cache_miss_tokens":1}"#;
+    let usage = read(text).unwrap();
+    assert!(usage.completion_tokens_details.is_none());
+    assert_eq!(serde_json::to_string(&usage).unwrap(), text);
+}

@@ -247,6 +247,9 @@ fn tolerant_seed(f: &Field) -> Option<&'static str> {
 /// (`slot` is the local holding what was read).
 fn when_absent(f: &Field, slot: &str) -> String {
     let wire = format!("{:?}", f.wire);
+    if settled_by_required(f) {
+        return format!("crate::__private::required({slot}, {wire}, &mut missing)");
+    }
     let required = !f.skip_none;
     if matches!(f.ty, Ty::Const(_)) && !f.option {
         // A constant is its type's only value.
@@ -264,11 +267,17 @@ fn when_absent(f: &Field, slot: &str) -> String {
         } else {
             format!("crate::__private::present({slot}, {wire})?")
         }
-    } else if f.default_when_absent {
-        format!("crate::__private::or_absent({slot})")
     } else {
-        format!("crate::__private::required({slot}, {wire}, &mut missing)")
+        // `default_when_absent` (the only case `settled_by_required` leaves).
+        format!("crate::__private::or_absent({slot})")
     }
+}
+
+/// Whether an absent field is settled by `required` (which records the
+/// first one missing in the struct's `missing` local): a plain required
+/// field of a type with an empty value.
+fn settled_by_required(f: &Field) -> bool {
+    !f.option && !f.default_when_absent && !matches!(f.ty, Ty::Const(_) | Ty::File)
 }
 
 fn field_ty(f: &Field) -> String {
@@ -336,7 +345,7 @@ fn struct_deserialize(out: &mut String, name: &str, fields: &[Field]) {
         .map(|f| format!("{}: {}, ", f.name, when_absent(f, &slot(f))))
         .collect();
     let inits = inits.concat();
-    if inits.contains("&mut missing") {
+    if fields.iter().any(settled_by_required) {
         let _ = write!(
             out,
             "let mut missing = None;\ncrate::__private::finish({name} {{ {inits}extra }}, missing)"
